@@ -1,0 +1,310 @@
+// The lazy result ranges behind executor map(), imap_unordered() and starmap().
+//
+//   consumer thread                          worker threads
+//   ---------------                          --------------
+//   input range --chunk--> submit ------->   run f over the chunk -> future<vector<R>>
+//        ^ (at most buffersize chunks in flight)          |
+//        +--- refill as the consumer takes a result <-----+ (in input order, or as completed)
+//
+// Chunk tasks refer to the range object (its callable and, for random-access input, the input
+// itself), so the range waits for its running chunks before it is destroyed and is not movable:
+// executors return it as a prvalue, which C++17's guaranteed copy elision constructs in place.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "tandem/executor.hpp"
+#include "tandem/future.hpp"
+
+namespace tandem::detail {
+
+/// Calls `f(std::get<I>(t)...)` for a tuple-like `t`: starmap's argument unpacking.
+template <class F>
+struct apply_fn {
+  F f;
+  template <class Tuple>
+  decltype(auto) operator()(Tuple&& t) const {
+    return std::apply(f, std::forward<Tuple>(t));
+  }
+};
+
+inline std::size_t auto_chunksize(std::optional<std::size_t> n, std::size_t workers) {
+  if (!n) return 1;
+  std::size_t parts = std::max<std::size_t>(1, workers * 4);
+  return std::max<std::size_t>(1, (*n + parts - 1) / parts);
+}
+
+/// Reads the input a chunk at a time and submits each chunk to the executor.
+template <class Executor, class F, class View>
+class chunk_feeder {
+ public:
+  using input_ref = std::ranges::range_reference_t<View>;
+  using result_type = std::invoke_result_t<const F&, input_ref>;
+  static_assert(!std::is_void_v<result_type>,
+                "tandem map: the function returns void; use submit() in a loop, or return a value");
+  using chunk_future = future<std::vector<result_type>>;
+
+  chunk_feeder(Executor& ex, F f, View view, const map_options& o)
+      : ex_(ex), f_(std::move(f)), view_(std::move(view)), next_(std::ranges::begin(view_)) {
+    std::optional<std::size_t> n;
+    if constexpr (std::ranges::sized_range<View>) n = static_cast<std::size_t>(std::ranges::size(view_));
+    chunksize_ = o.chunksize ? o.chunksize : auto_chunksize(n, ex.max_workers());
+    buffersize_ = o.buffersize ? o.buffersize : 4 * std::max<std::size_t>(1, ex.max_workers());
+  }
+
+  [[nodiscard]] bool input_done() const { return next_ == std::ranges::end(view_); }
+  [[nodiscard]] std::size_t buffersize() const { return buffersize_; }
+
+  /// Submits the next chunk. Precondition: !input_done().
+  chunk_future submit_next() {
+    if constexpr (std::ranges::random_access_range<View> && std::ranges::sized_range<View>) {
+      // Zero-copy: the task reads the input in place; the range outlives its tasks.
+      auto first = next_;
+      auto left = static_cast<std::size_t>(std::ranges::end(view_) - first);
+      auto last = first + static_cast<std::ranges::range_difference_t<View>>(std::min(chunksize_, left));
+      next_ = last;
+      return ex_.submit([this, first, last] {
+        std::vector<result_type> out;
+        out.reserve(static_cast<std::size_t>(last - first));
+        for (auto it = first; it != last; ++it) out.push_back(std::invoke(f_, *it));
+        return out;
+      });
+    } else {
+      using value_t = std::ranges::range_value_t<View>;
+      std::vector<value_t> items;
+      for (std::size_t i = 0; i < chunksize_ && next_ != std::ranges::end(view_); ++i, ++next_)
+        items.push_back(*next_);
+      return ex_.submit([this, items = std::move(items)]() mutable {
+        std::vector<result_type> out;
+        out.reserve(items.size());
+        for (auto& x : items) out.push_back(std::invoke(f_, std::move(x)));
+        return out;
+      });
+    }
+  }
+
+ private:
+  Executor& ex_;
+  F f_;  // shared by concurrent chunk tasks: must be callable from several threads at once
+  View view_;
+  std::ranges::iterator_t<View> next_;
+  std::size_t chunksize_ = 1;
+  std::size_t buffersize_ = 1;
+};
+
+template <class Derived>
+class map_iterator_base;
+
+/// Shared iteration over a sequence of chunk results; Derived supplies next_chunk().
+template <class Executor, class F, class View>
+class map_range_base {
+ public:
+  using feeder = chunk_feeder<Executor, F, View>;
+  using result_type = typename feeder::result_type;
+
+  map_range_base(const map_range_base&) = delete;
+  map_range_base& operator=(const map_range_base&) = delete;
+
+  /// Input iterator over the results; `*it` is a mutable reference, so results can be moved out.
+  class iterator {
+   public:
+    using value_type = result_type;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    result_type& operator*() const { return r_->current_[r_->pos_]; }
+    iterator& operator++() {
+      r_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.r_->at_end(); }
+
+   private:
+    friend map_range_base;
+    explicit iterator(map_range_base* r) : r_(r) {}
+    map_range_base* r_ = nullptr;
+  };
+
+  /// Starts iteration (single pass: call once).
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      load_next_chunk();
+    }
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+  [[nodiscard]] bool at_end() const noexcept { return at_end_; }
+
+ protected:
+  map_range_base(Executor& ex, F f, View view, const map_options& o)
+      : feeder_(ex, std::move(f), std::move(view), o) {
+    if (o.timeout)
+      deadline_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*o.timeout);
+  }
+  ~map_range_base() = default;
+
+  /// Time left before the deadline, if there is one.
+  std::optional<seconds> time_left() const {
+    if (!deadline_) return std::nullopt;
+    return std::max(seconds{0}, seconds(*deadline_ - std::chrono::steady_clock::now()));
+  }
+
+  feeder feeder_;
+
+ private:
+  virtual std::optional<std::vector<result_type>> next_chunk() = 0;
+
+  void advance() {
+    if (++pos_ < current_.size()) return;
+    load_next_chunk();
+  }
+  void load_next_chunk() {
+    for (;;) {
+      auto chunk = next_chunk();
+      if (!chunk) {
+        at_end_ = true;
+        current_.clear();
+        return;
+      }
+      current_ = std::move(*chunk);
+      pos_ = 0;
+      if (!current_.empty()) return;
+    }
+  }
+
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::vector<result_type> current_;
+  std::size_t pos_ = 0;
+  bool started_ = false;
+  bool at_end_ = false;
+};
+
+/// map(): results in input order.
+template <class Executor, class F, class View>
+class ordered_map_range final : public map_range_base<Executor, F, View> {
+  using base = map_range_base<Executor, F, View>;
+
+ public:
+  using typename base::result_type;
+  ordered_map_range(Executor& ex, F f, View view, const map_options& o)
+      : base(ex, std::move(f), std::move(view), o) {
+    fill();  // submitted at the call, as Executor.map does, so the timeout runs from here
+  }
+  ~ordered_map_range() { cancel_and_join(); }
+
+ private:
+  void fill() {
+    while (!this->feeder_.input_done() && inflight_.size() < this->feeder_.buffersize())
+      inflight_.push_back(this->feeder_.submit_next());
+  }
+  void cancel_and_join() {
+    for (auto& f : inflight_) f.cancel();
+    for (auto& f : inflight_) f.wait();
+    inflight_.clear();
+  }
+  std::optional<std::vector<result_type>> next_chunk() override {
+    if (inflight_.empty()) return std::nullopt;
+    auto head = inflight_.front();
+    if (auto left = this->time_left(); left && !head.wait_for(*left)) {
+      cancel_and_join();
+      throw timeout_error("map: result not ready within the timeout");
+    }
+    inflight_.pop_front();
+    try {
+      auto out = std::move(head).get();
+      fill();
+      return out;
+    } catch (...) {
+      cancel_and_join();  // as Executor.map: the first failure cancels what is left
+      throw;
+    }
+  }
+  std::deque<typename base::feeder::chunk_future> inflight_;
+};
+
+/// imap_unordered(): results as chunks complete.
+template <class Executor, class F, class View>
+class unordered_map_range final : public map_range_base<Executor, F, View> {
+  using base = map_range_base<Executor, F, View>;
+  using chunk_future = typename base::feeder::chunk_future;
+
+ public:
+  using typename base::result_type;
+  unordered_map_range(Executor& ex, F f, View view, const map_options& o)
+      : base(ex, std::move(f), std::move(view), o) {
+    fill();
+  }
+  ~unordered_map_range() {
+    std::vector<chunk_future> all;
+    {
+      std::lock_guard lk(mu_);
+      all = inflight_;
+    }
+    for (auto& f : all) f.cancel();
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return outstanding_ == 0; });  // every callback has run and let go of mu_
+  }
+
+ private:
+  void fill() {
+    while (!this->feeder_.input_done()) {
+      {
+        std::lock_guard lk(mu_);
+        if (outstanding_ >= this->feeder_.buffersize()) return;
+        ++outstanding_;
+      }
+      auto f = this->feeder_.submit_next();
+      {
+        std::lock_guard lk(mu_);
+        inflight_.push_back(f);
+      }
+      f.add_done_callback([this](const chunk_future& done) {
+        std::lock_guard lk(mu_);
+        std::erase(inflight_, done);
+        ready_.push_back(done);
+        --outstanding_;
+        cv_.notify_all();  // under mu_: the destructor may free cv_ as soon as mu_ is released
+      });
+    }
+  }
+  std::optional<std::vector<result_type>> next_chunk() override {
+    chunk_future head;
+    {
+      std::unique_lock lk(mu_);
+      auto has = [&] { return !ready_.empty() || (outstanding_ == 0 && inflight_.empty()); };
+      if (auto left = this->time_left()) {
+        if (!cv_.wait_for(lk, *left, has)) throw timeout_error("imap_unordered: no result within the timeout");
+      } else {
+        cv_.wait(lk, has);
+      }
+      if (ready_.empty()) return std::nullopt;
+      head = std::move(ready_.front());
+      ready_.pop_front();
+    }
+    auto out = std::move(head).get();
+    fill();
+    return out;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t outstanding_ = 0;         // submitted, callback not yet run; guarded by mu_
+  std::vector<chunk_future> inflight_;  // guarded by mu_
+  std::deque<chunk_future> ready_;      // guarded by mu_
+};
+
+}  // namespace tandem::detail
