@@ -11,7 +11,8 @@ void default_hook(const unraisable& u) {
                u.where.data(), describe(u.error).c_str());
 }
 
-// The hook is swapped rarely and read on every report; a mutex keeps it simple and reports are rare.
+// The hook is swapped rarely and read on every report; a mutex keeps it simple and reports are
+// rare.
 std::mutex hook_mu;
 std::function<void(const unraisable&)>& hook_slot() {
   static std::function<void(const unraisable&)> hook = default_hook;
@@ -20,7 +21,8 @@ std::function<void(const unraisable&)>& hook_slot() {
 
 }  // namespace
 
-std::function<void(const unraisable&)> set_unraisable_hook(std::function<void(const unraisable&)> hook) {
+std::function<void(const unraisable&)> set_unraisable_hook(
+    std::function<void(const unraisable&)> hook) {
   std::lock_guard lk(hook_mu);
   auto previous = std::move(hook_slot());
   hook_slot() = hook ? std::move(hook) : default_hook;

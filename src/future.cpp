@@ -11,13 +11,14 @@
 #include <ctime>
 
 #include "tandem/detail/assert.hpp"
-#include "tandem/detail/future_state.hpp"
 #include "tandem/detail/futex.hpp"
+#include "tandem/detail/future_state.hpp"
 
 namespace tandem::detail {
 
 void assert_fail(const char* condition, const char* message, const char* file, int line) noexcept {
-  std::fprintf(stderr, "tandem: %s:%d: contract violated (%s): %s\n", file, line, condition, message);
+  std::fprintf(stderr, "tandem: %s:%d: contract violated (%s): %s\n", file, line, condition,
+               message);
   std::abort();
 }
 
@@ -156,8 +157,10 @@ bool state_base::add_callback(callback_node* node) noexcept {
 bool state_base::remove_callback(callback_node* node) noexcept {
   std::lock_guard lk(callbacks_mu_);
   if (!node->linked) return false;
-  if (node->prev) node->prev->next = node->next;
-  else callbacks_ = node->next;
+  if (node->prev)
+    node->prev->next = node->next;
+  else
+    callbacks_ = node->next;
   if (node->next) node->next->prev = node->prev;
   node->linked = false;
   node->prev = node->next = nullptr;

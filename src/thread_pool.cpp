@@ -4,7 +4,8 @@
 //                                                          v
 //   submit() from worker i ---> workers_[i]->deque --> worker i runs:  own deque (LIFO)
 //                                                                      then injection_ (FIFO)
-//                                                                      then steal from others (FIFO)
+//                                                                      then steal from others
+//                                                                      (FIFO)
 //   Idle workers spin briefly, then park on the epoch_ futex; a submit that sees a parked worker
 //   bumps epoch_ and wakes one.
 #include <pthread.h>
@@ -103,7 +104,7 @@ class scheduler {
     }
     wake_everyone();
     if (!wait) return;
-    std::lock_guard lk(lifecycle_mu_);
+    std::lock_guard lk(join_mu_);  // not lifecycle_mu_: a worker may need that one to finish
     for (auto& w : workers_) {
       if (!w->thread.joinable()) continue;
       if (w->thread.get_id() == std::this_thread::get_id()) {
@@ -118,7 +119,8 @@ class scheduler {
 
  private:
   struct worker {
-    explicit worker(std::size_t i) : deque(local_capacity), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
+    explicit worker(std::size_t i)
+        : deque(local_capacity), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
     work_stealing_deque<state_base*> deque;
     std::thread thread;
     std::size_t index;
@@ -211,7 +213,8 @@ class scheduler {
     // Pairs with the fence in notify_work(): either the submitter sees us in sleepers_, or we
     // see its task in has_work().
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!has_work() && !stopping_.load(std::memory_order_seq_cst) && !broken_.load(std::memory_order_seq_cst))
+    if (!has_work() && !stopping_.load(std::memory_order_seq_cst) &&
+        !broken_.load(std::memory_order_seq_cst))
       futex_wait(epoch_, e);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     wake_pending_.store(false, std::memory_order_relaxed);
@@ -303,8 +306,9 @@ class scheduler {
   alignas(64) std::atomic<bool> stopping_{false};
   std::atomic<bool> broken_{false};
 
-  std::mutex lifecycle_mu_;     // orders close/stop/break, guards broken_message_ and joining
+  std::mutex lifecycle_mu_;     // orders close/stop/break; guards broken_message_
   std::string broken_message_;  // guarded by lifecycle_mu_
+  std::mutex join_mu_;          // one thread joins the workers at a time
   bool destroying_ = false;
 };
 
@@ -315,7 +319,8 @@ thread_local scheduler::worker* scheduler::current_worker = nullptr;
 
 namespace tandem {
 
-thread_pool::thread_pool(options opts) : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {
+thread_pool::thread_pool(options opts)
+    : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {
   sched_->start();
 }
 
@@ -326,7 +331,9 @@ thread_pool::~thread_pool() {
 
 void thread_pool::enqueue(detail::state_base* task) { sched_->enqueue(task); }
 
-void thread_pool::shutdown(bool wait, bool cancel_futures) { sched_->shutdown(wait, cancel_futures); }
+void thread_pool::shutdown(bool wait, bool cancel_futures) {
+  sched_->shutdown(wait, cancel_futures);
+}
 
 std::size_t thread_pool::max_workers() const noexcept { return sched_->size(); }
 

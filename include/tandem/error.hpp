@@ -43,7 +43,8 @@ class broken_pool : public error {
 };
 
 /// The promise was destroyed before it gave its future a result or an exception
-/// (std::future_errc::broken_promise; Python has no such case because futures are set by executors).
+/// (std::future_errc::broken_promise; Python has no such case because futures are set by
+/// executors).
 class broken_promise : public error {
  public:
   using error::error;
@@ -79,7 +80,8 @@ struct unraisable {
 /// thread where the exception escaped and must not throw (if it does, std::terminate).
 /// Thread safety: safe to call from any thread; a report running concurrently may still use the
 /// previous hook.
-std::function<void(const unraisable&)> set_unraisable_hook(std::function<void(const unraisable&)> hook);
+std::function<void(const unraisable&)> set_unraisable_hook(
+    std::function<void(const unraisable&)> hook);
 
 /// Reports `error` through the current unraisable hook. Never throws.
 void report_unraisable(std::exception_ptr error, std::string_view where) noexcept;

@@ -22,10 +22,13 @@ struct map_options {
   std::size_t buffersize = 0;
 };
 
-/// An executor runs callables and returns tandem::future for each: `submit(f)` plus `max_workers()`.
+/// An executor runs callables and returns tandem::future for each: `submit(f)` plus
+/// `max_workers()`.
 template <class E>
 concept executor = requires(E& e) {
-  { e.submit([] { return 1; }) } -> std::same_as<future<int>>;
+  {
+    e.submit([] { return 1; })
+    } -> std::same_as<future<int>>;
   { e.max_workers() } -> std::convertible_to<std::size_t>;
 };
 

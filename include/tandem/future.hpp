@@ -98,7 +98,7 @@ class future {
   /// Errors: an exception thrown by `fn` is passed to tandem::report_unraisable, never lost and
   /// never propagated to the completing thread. Follows Future.add_done_callback.
   template <class F>
-    requires std::is_invocable_v<F&, const future&>
+  requires std::is_invocable_v<F&, const future&>
   void add_done_callback(F fn) const {
     auto* node = new callback<F>(*this, std::move(fn));
     if (!s_->add_callback(node)) node->invoke();
@@ -110,7 +110,9 @@ class future {
   /// Adopts a state reference the caller owns (executors create futures this way).
   explicit future(detail::future_state<T>* s) noexcept : s_(s) {}
 
-  friend bool operator==(const future& a, const future& b) noexcept { return a.s_.get() == b.s_.get(); }
+  friend bool operator==(const future& a, const future& b) noexcept {
+    return a.s_.get() == b.s_.get();
+  }
 
  private:
   template <class F>
@@ -191,8 +193,8 @@ class promise {
  private:
   void abandon() noexcept {
     if (s_ && !s_->done())
-      s_->try_set_exception(std::make_exception_ptr(
-          broken_promise("promise destroyed before it set a result")));
+      s_->try_set_exception(
+          std::make_exception_ptr(broken_promise("promise destroyed before it set a result")));
   }
   detail::state_ptr<detail::future_state<T>> s_;
 };

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/cpu_count.hpp"
 #include "tandem/detail/map_range.hpp"
 #include "tandem/executor.hpp"
 #include "tandem/future.hpp"
@@ -90,21 +91,23 @@ class thread_pool {
   template <class F, std::ranges::viewable_range R>
   auto map(F f, R&& items, map_options opts = {}) {
     using view = std::views::all_t<R>;
-    static_assert(std::ranges::input_range<view>, "tandem::thread_pool::map: items must be an input range");
+    static_assert(std::ranges::input_range<view>,
+                  "tandem::thread_pool::map: items must be an input range");
     static_assert(std::is_invocable_v<const F&, std::ranges::range_reference_t<view>>,
                   "tandem::thread_pool::map: f cannot be called with an element of items");
-    return detail::ordered_map_range<thread_pool, F, view>(*this, std::move(f),
-                                                           std::views::all(std::forward<R>(items)), opts);
+    return detail::ordered_map_range<thread_pool, F, view>(
+        *this, std::move(f), std::views::all(std::forward<R>(items)), opts);
   }
 
   /// Like map(), but yields results as their chunks complete. Follows Pool.imap_unordered.
   template <class F, std::ranges::viewable_range R>
   auto imap_unordered(F f, R&& items, map_options opts = {}) {
     using view = std::views::all_t<R>;
-    static_assert(std::is_invocable_v<const F&, std::ranges::range_reference_t<view>>,
-                  "tandem::thread_pool::imap_unordered: f cannot be called with an element of items");
-    return detail::unordered_map_range<thread_pool, F, view>(*this, std::move(f),
-                                                             std::views::all(std::forward<R>(items)), opts);
+    static_assert(
+        std::is_invocable_v<const F&, std::ranges::range_reference_t<view>>,
+        "tandem::thread_pool::imap_unordered: f cannot be called with an element of items");
+    return detail::unordered_map_range<thread_pool, F, view>(
+        *this, std::move(f), std::views::all(std::forward<R>(items)), opts);
   }
 
   /// Like map(), but each item is a tuple (or pair, or array) unpacked into f's arguments.
@@ -119,7 +122,8 @@ class thread_pool {
   /// The future completes after the callback has run, as AsyncResult.get() does.
   /// Errors: an exception thrown by a callback goes to tandem::report_unraisable; the future keeps
   /// the task's own outcome. Submission errors as submit(). Follows Pool.apply_async.
-  template <class F, class... Args, class Callback = std::nullptr_t, class ErrorCallback = std::nullptr_t>
+  template <class F, class... Args, class Callback = std::nullptr_t,
+            class ErrorCallback = std::nullptr_t>
   auto apply_async(F f, std::tuple<Args...> args = {}, Callback callback = nullptr,
                    ErrorCallback error_callback = nullptr) {
     static_assert(std::is_invocable_v<F, Args...>,
@@ -137,20 +141,21 @@ class thread_pool {
           return r;
         }
       } catch (...) {
-        if constexpr (!std::is_null_pointer_v<ErrorCallback>) notify(error_callback, std::current_exception());
+        if constexpr (!std::is_null_pointer_v<ErrorCallback>)
+          notify(error_callback, std::current_exception());
         throw;
       }
     });
   }
 
   /// Applies `f` to every item (read in full at the call) and returns one future of all results
-  /// in order. `callback(const std::vector<R>&)` or `error_callback(std::exception_ptr)` runs on the
-  /// worker thread that finished last, before the future completes.
-  /// Errors: the future holds the first exception in input order. Follows Pool.map_async.
+  /// in order. `callback(const std::vector<R>&)` or `error_callback(std::exception_ptr)` runs on
+  /// the worker thread that finished last, before the future completes. Errors: the future holds
+  /// the first exception in input order. Follows Pool.map_async.
   template <class F, std::ranges::input_range R, class Callback = std::nullptr_t,
             class ErrorCallback = std::nullptr_t>
-  auto map_async(F f, R&& items, Callback callback = nullptr, ErrorCallback error_callback = nullptr,
-                 std::size_t chunksize = 0);
+  auto map_async(F f, R&& items, Callback callback = nullptr,
+                 ErrorCallback error_callback = nullptr, std::size_t chunksize = 0);
 
   /// Stops accepting work. With `cancel_futures`, queued tasks are cancelled (their futures report
   /// cancelled); running tasks always finish. With `wait`, blocks until every thread has exited.
@@ -185,6 +190,14 @@ auto thread_pool::map_async(F f, R&& items, Callback callback, ErrorCallback err
 
   // One promise completes when the last chunk has; chunks write straight into their slice.
   struct gather {
+    gather(F fn, std::vector<item> in, std::size_t chunks, Callback cb, ErrorCallback ecb)
+        : f(std::move(fn)),
+          items(std::move(in)),
+          out(items.size()),
+          errors(chunks),
+          left(chunks),
+          callback(std::move(cb)),
+          error_callback(std::move(ecb)) {}
     F f;
     std::vector<item> items;
     std::vector<std::optional<result>> out;
@@ -195,11 +208,8 @@ auto thread_pool::map_async(F f, R&& items, Callback callback, ErrorCallback err
     ErrorCallback error_callback;
   };
   std::size_t chunks = (all.size() + chunksize - 1) / chunksize;
-  auto g = std::make_shared<gather>(gather{std::move(f), std::move(all), {}, {}, {}, {}, std::move(callback),
-                                           std::move(error_callback)});
-  g->out.resize(g->items.size());
-  g->errors.resize(chunks);
-  g->left.store(chunks, std::memory_order_relaxed);
+  auto g = std::make_shared<gather>(std::move(f), std::move(all), chunks, std::move(callback),
+                                    std::move(error_callback));
   auto fut = g->done.get_future();
   auto finish = [](gather& s) {
     for (auto& e : s.errors)

@@ -20,7 +20,8 @@ namespace tandem {
 /// ALL_COMPLETED.
 enum class return_when {
   first_completed,  ///< any future finishes or is cancelled
-  first_exception,  ///< any future finishes with an exception (cancellation is not one), or all done
+  first_exception,  ///< any future finishes with an exception (cancellation is not one), or all
+                    ///< done
   all_completed,    ///< every future is done
 };
 
@@ -59,7 +60,8 @@ struct wait_node final : callback_node {
 /// Unlinks callback nodes that live in a caller's frame. A node the completing thread already took
 /// may not have run yet, so wait (on the shared cv) until it has before the caller frees it.
 template <class Node, class Shared>
-void unlink_all(std::vector<std::unique_ptr<Node>>& nodes, Shared& shared, state_base* (*state_of)(Node&)) {
+void unlink_all(std::vector<std::unique_ptr<Node>>& nodes, Shared& shared,
+                state_base* (*state_of)(Node&)) {
   std::vector<Node*> taken;
   for (auto& n : nodes)
     if (!state_of(*n)->remove_callback(n.get())) taken.push_back(n.get());
@@ -76,8 +78,8 @@ using range_future_t = std::ranges::range_value_t<Range>;
 /// and returns which futures are done. Never throws on timeout: the sets say what finished.
 /// Follows concurrent.futures.wait; futures done at the call count at once.
 template <std::ranges::input_range Range>
-  requires std::same_as<detail::range_future_t<Range>,
-                        future<typename detail::range_future_t<Range>::value_type>>
+requires std::same_as<detail::range_future_t<Range>,
+                      future<typename detail::range_future_t<Range>::value_type>>
 auto wait(Range&& futures, return_when when = return_when::all_completed,
           std::optional<seconds> timeout = std::nullopt) {
   using F = detail::range_future_t<Range>;
@@ -92,25 +94,31 @@ auto wait(Range&& futures, return_when when = return_when::all_completed,
   nodes.reserve(unique.size());
   for (const F& f : unique) {
     auto node = std::make_unique<detail::wait_node<T>>(counter, f.state());
-    if (f.state()->add_callback(node.get())) nodes.push_back(std::move(node));
-    else node->invoke();  // already done: count it now
+    if (f.state()->add_callback(node.get()))
+      nodes.push_back(std::move(node));
+    else
+      node->invoke();  // already done: count it now
   }
   auto satisfied = [&] {
     switch (when) {
-      case return_when::first_completed: return counter->completed > 0 || unique.empty();
+      case return_when::first_completed:
+        return counter->completed > 0 || unique.empty();
       case return_when::first_exception:
         return counter->saw_exception || counter->completed == unique.size();
-      case return_when::all_completed: break;
+      case return_when::all_completed:
+        break;
     }
     return counter->completed == unique.size();
   };
   {
     std::unique_lock lk(counter->mu);
-    if (timeout) counter->cv.wait_for(lk, *timeout, satisfied);
-    else counter->cv.wait(lk, satisfied);
+    if (timeout)
+      counter->cv.wait_for(lk, *timeout, satisfied);
+    else
+      counter->cv.wait(lk, satisfied);
   }
-  detail::unlink_all(nodes, *counter,
-                     +[](detail::wait_node<T>& n) -> detail::state_base* { return n.state; });
+  detail::unlink_all(
+      nodes, *counter, +[](detail::wait_node<T>& n) -> detail::state_base* { return n.state; });
   wait_result<T> out;
   for (F& f : unique) (f.done() ? out.done : out.not_done).push_back(std::move(f));
   return out;
@@ -118,8 +126,9 @@ auto wait(Range&& futures, return_when when = return_when::all_completed,
 
 /// A range that yields each of `futures` once, as it finishes (or is cancelled), in completion
 /// order. Futures already done come first. Iterating past the deadline (`timeout` seconds after
-/// the call) throws `timeout_error` naming how many are left. Follows concurrent.futures.as_completed.
-/// Thread safety: the range itself is used by one thread; the futures may finish on any thread.
+/// the call) throws `timeout_error` naming how many are left. Follows
+/// concurrent.futures.as_completed. Thread safety: the range itself is used by one thread; the
+/// futures may finish on any thread.
 template <class T>
 class as_completed_range {
  public:
@@ -135,14 +144,17 @@ class as_completed_range {
       if (!seen.insert(f.state()).second) continue;
       ++remaining_;
       auto node = std::make_unique<node_t>(shared_, f);
-      if (f.state()->add_callback(node.get())) nodes_.push_back(std::move(node));
-      else node->invoke();
+      if (f.state()->add_callback(node.get()))
+        nodes_.push_back(std::move(node));
+      else
+        node->invoke();
     }
   }
   as_completed_range(const as_completed_range&) = delete;
   as_completed_range& operator=(const as_completed_range&) = delete;
   ~as_completed_range() {
-    detail::unlink_all(nodes_, *shared_, +[](node_t& n) { return n.self.state(); });
+    detail::unlink_all(
+        nodes_, *shared_, +[](node_t& n) { return n.self.state(); });
   }
 
   class iterator {
@@ -157,7 +169,7 @@ class as_completed_range {
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.r_->finished_; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.r_->at_end(); }
 
    private:
     as_completed_range* r_ = nullptr;
@@ -165,6 +177,8 @@ class as_completed_range {
   /// Starts iteration; call once (the range is single-pass).
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() const noexcept { return {}; }
+  /// True once every future has been yielded.
+  [[nodiscard]] bool at_end() const noexcept { return finished_; }
 
  private:
   struct shared {
@@ -194,7 +208,8 @@ class as_completed_range {
     auto has = [&] { return !shared_->ready.empty(); };
     if (deadline_) {
       if (!shared_->cv.wait_until(lk, *deadline_, has))
-        throw timeout_error(std::to_string(remaining_) + " (of the) futures unfinished at the timeout");
+        throw timeout_error(std::to_string(remaining_) +
+                            " (of the) futures unfinished at the timeout");
     } else {
       shared_->cv.wait(lk, has);
     }

@@ -92,8 +92,10 @@ class injection_queue {
   template <class Fn>
   void drain(Fn&& fn) {
     while (size() > 0) {
-      if (T item = try_pop()) fn(item);
-      else std::this_thread::yield();  // a producer is between its claim and its write
+      if (T item = try_pop())
+        fn(item);
+      else
+        std::this_thread::yield();  // a producer is between its claim and its write
     }
   }
 

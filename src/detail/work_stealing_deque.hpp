@@ -51,7 +51,8 @@ class work_stealing_deque {
     }
     T item = slot(b).load(std::memory_order_acquire);
     if (t == b) {  // the last item: race thieves for it
-      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
+      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed))
         item = nullptr;
       bottom_.store(b + 1, std::memory_order_relaxed);
     }
@@ -65,7 +66,8 @@ class work_stealing_deque {
     std::int64_t b = bottom_.load(std::memory_order_acquire);
     if (t >= b) return nullptr;
     T item = slot(t).load(std::memory_order_acquire);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed))
       return nullptr;
     return item;
   }
@@ -76,7 +78,9 @@ class work_stealing_deque {
   }
 
  private:
-  std::atomic<T>& slot(std::int64_t i) noexcept { return slots_[static_cast<std::size_t>(i & mask_)]; }
+  std::atomic<T>& slot(std::int64_t i) noexcept {
+    return slots_[static_cast<std::size_t>(i & mask_)];
+  }
 
   // top_ and bottom_ on separate cache lines: thieves hammer top_, the owner bottom_.
   alignas(64) std::atomic<std::int64_t> top_{0};

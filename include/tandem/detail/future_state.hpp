@@ -122,8 +122,8 @@ class state_base {
 
   mutable std::atomic<std::uint32_t> word_{st_pending};
   std::atomic<std::uint32_t> refs_;
-  std::exception_ptr error_;         // written before the transition to finished
-  std::mutex callbacks_mu_;          // guards callbacks_ and the nodes' links
+  std::exception_ptr error_;  // written before the transition to finished
+  std::mutex callbacks_mu_;   // guards callbacks_ and the nodes' links
   callback_node* callbacks_ = nullptr;
 };
 
@@ -211,7 +211,8 @@ class future_state<void> : public state_base {
 
 /// A submitted callable and its future's state in one allocation.
 /// The callable is destroyed as soon as it has run or been dropped, before the result is visible,
-/// so objects it captured never outlive the work (Python's executor deletes its work item likewise).
+/// so objects it captured never outlive the work (Python's executor deletes its work item
+/// likewise).
 template <class R, class F>
 class task_state final : public future_state<R> {
  public:

@@ -59,7 +59,8 @@ class chunk_feeder {
   chunk_feeder(Executor& ex, F f, View view, const map_options& o)
       : ex_(ex), f_(std::move(f)), view_(std::move(view)), next_(std::ranges::begin(view_)) {
     std::optional<std::size_t> n;
-    if constexpr (std::ranges::sized_range<View>) n = static_cast<std::size_t>(std::ranges::size(view_));
+    if constexpr (std::ranges::sized_range<View>)
+      n = static_cast<std::size_t>(std::ranges::size(view_));
     chunksize_ = o.chunksize ? o.chunksize : auto_chunksize(n, ex.max_workers());
     buffersize_ = o.buffersize ? o.buffersize : 4 * std::max<std::size_t>(1, ex.max_workers());
   }
@@ -73,7 +74,8 @@ class chunk_feeder {
       // Zero-copy: the task reads the input in place; the range outlives its tasks.
       auto first = next_;
       auto left = static_cast<std::size_t>(std::ranges::end(view_) - first);
-      auto last = first + static_cast<std::ranges::range_difference_t<View>>(std::min(chunksize_, left));
+      auto last =
+          first + static_cast<std::ranges::range_difference_t<View>>(std::min(chunksize_, left));
       next_ = last;
       return ex_.submit([this, first, last] {
         std::vector<result_type> out;
@@ -287,7 +289,8 @@ class unordered_map_range final : public map_range_base<Executor, F, View> {
       std::unique_lock lk(mu_);
       auto has = [&] { return !ready_.empty() || (outstanding_ == 0 && inflight_.empty()); };
       if (auto left = this->time_left()) {
-        if (!cv_.wait_for(lk, *left, has)) throw timeout_error("imap_unordered: no result within the timeout");
+        if (!cv_.wait_for(lk, *left, has))
+          throw timeout_error("imap_unordered: no result within the timeout");
       } else {
         cv_.wait(lk, has);
       }

@@ -1,0 +1,39 @@
+# tandem's front door.
+#   make lab    installs what is missing, builds (release), runs tandem-lab   (LAB_ARGS='primes --json')
+#   make test   installs what is missing, builds, runs the test suite         (PRESET=asan|tsan|debug)
+#   make bench  builds (release) and runs the benchmarks beside the Python peers, printing ratios
+#   make deps   installs the Debian packages that are missing (idempotent; quiet when all are there)
+PRESET ?= release
+LAB_ARGS ?=
+DEPS := cmake ninja-build g++ make python3 time libgtest-dev libgmock-dev libbenchmark-dev \
+        libtbb-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+
+.PHONY: deps build lab test bench clean
+
+deps:
+	@missing=""; \
+	for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET)
+
+lab: PRESET = release
+lab: build
+	./build/release/apps/lab/tandem-lab $(LAB_ARGS)
+
+test: build
+	ctest --preset $(PRESET)
+
+bench: PRESET = release
+bench: build
+	bench/run.sh build/release
+
+clean:
+	rm -rf build
