@@ -151,16 +151,46 @@ class scheduler {
         break_pool(std::current_exception());
       }
     }
+    // Idle protocol (tokio's, simplified): a worker with nothing to run is "searching" while it
+    // spins; a submit wakes a parked worker only when nobody is searching, and the last searcher
+    // to find work wakes the next one if more is waiting. So a burst of submits costs at most one
+    // futex wake at a time, and work never waits while a worker sleeps.
+    bool searching = false;
+    int spins = 0;
     for (;;) {
       if (broken_.load(std::memory_order_acquire)) {
+        if (searching) searching_.fetch_sub(1, std::memory_order_seq_cst);
         fail_all_queued();
         return;
       }
       if (state_base* t = find_work(w)) {
+        if (searching) {
+          searching = false;
+          if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && has_work()) notify_work();
+        }
         run(t);
         continue;
       }
-      if (!idle(w)) return;
+      if (!searching) {
+        searching = true;
+        spins = 0;
+        searching_.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (stopping_.load(std::memory_order_acquire) && !has_work()) {
+        searching_.fetch_sub(1, std::memory_order_seq_cst);
+        return;
+      }
+      if (++spins < spin_rounds) {
+        for (int k = 0; k < 16; ++k) cpu_relax();
+        continue;
+      }
+      if (spins < spin_rounds + yield_rounds) {
+        std::this_thread::yield();
+        continue;
+      }
+      searching = false;
+      searching_.fetch_sub(1, std::memory_order_seq_cst);
+      park();
     }
   }
 
@@ -196,42 +226,23 @@ class scheduler {
     return false;
   }
 
-  // Spins, then parks until there may be work. Returns false when the worker should exit.
-  bool idle(worker& w) {
-    for (int i = 0; i < spin_rounds + yield_rounds; ++i) {
-      if (has_work()) return true;
-      if (stopping_.load(std::memory_order_acquire) || broken_.load(std::memory_order_acquire))
-        return !exit_ready();
-      if (i < spin_rounds) {
-        for (int k = 0; k < 16; ++k) cpu_relax();
-      } else {
-        std::this_thread::yield();
-      }
-    }
+  // Sleeps until a submit (or shutdown) bumps epoch_, unless work or shutdown is already here.
+  void park() noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    // Pairs with the fence in notify_work(): either the submitter sees us in sleepers_, or we
-    // see its task in has_work().
+    // Pairs with the fence in notify_work(): either the submitter sees us (in sleepers_, or
+    // searching_ already dropped), or we see its task in has_work().
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!has_work() && !stopping_.load(std::memory_order_seq_cst) &&
         !broken_.load(std::memory_order_seq_cst))
       futex_wait(epoch_, e);
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    wake_pending_.store(false, std::memory_order_relaxed);
-    (void)w;
-    return true;
-  }
-
-  // True when the pool is stopping and nothing is left to run anywhere.
-  [[nodiscard]] bool exit_ready() const noexcept {
-    return broken_.load(std::memory_order_acquire) || !has_work();
+    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
   void notify_work() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (searching_.load(std::memory_order_relaxed) > 0) return;  // a searcher will find it
     if (sleepers_.load(std::memory_order_relaxed) == 0) return;
-    // One wake-up in flight is enough: the woken worker chains the next one if work remains.
-    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
     epoch_.fetch_add(1, std::memory_order_release);
     futex_wake(epoch_, 1);
   }
@@ -249,8 +260,6 @@ class scheduler {
       space_epoch_.fetch_add(1, std::memory_order_release);
       futex_wake(space_epoch_, INT_MAX);
     }
-    // Chain wake-ups: if work is still waiting, another parked worker should take it.
-    if (injection_.size() > 0) notify_work();
   }
 
   void wait_for_space() noexcept {
@@ -298,9 +307,9 @@ class scheduler {
   std::vector<std::unique_ptr<worker>> workers_;
   injection_queue<state_base*> injection_;
 
-  alignas(64) std::atomic<std::uint32_t> epoch_{0};  // parked workers futex-wait here
-  std::atomic<std::uint32_t> sleepers_{0};
-  std::atomic<bool> wake_pending_{false};
+  alignas(64) std::atomic<std::uint32_t> epoch_{0};        // parked workers futex-wait here
+  std::atomic<std::uint32_t> sleepers_{0};                 // workers parked or about to park
+  std::atomic<std::uint32_t> searching_{0};                // workers spinning for work
   alignas(64) std::atomic<std::uint32_t> space_epoch_{0};  // producers blocked on a full queue
   std::atomic<std::uint32_t> blocked_producers_{0};
   alignas(64) std::atomic<bool> stopping_{false};

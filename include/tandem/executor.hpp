@@ -13,7 +13,7 @@ namespace tandem {
 /// Options of `map`, `imap_unordered` and `starmap`. Follows Executor.map (3.14) and Pool.imap.
 struct map_options {
   /// Items per task. 0 picks one: for a sized input, ceil(n / (4 x workers)) as
-  /// multiprocessing.Pool.map does; 1 for an input of unknown length.
+  /// multiprocessing.Pool.map does, capped at 8,192 items; 1 for an input of unknown length.
   std::size_t chunksize = 0;
   /// Seconds from the call to map() until iteration gives up with `timeout_error`; none: no limit.
   std::optional<seconds> timeout = std::nullopt;
