@@ -1,0 +1,89 @@
+#include "lab/harness.hpp"
+
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace tandem::lab {
+namespace {
+
+double process_cpu_seconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0)
+    throw std::system_error(errno, std::generic_category(), "getrusage");
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+std::string describe_method(const row& r) {
+  return r.method == "sequential" ? r.method : fmt::format("{} ({} workers)", r.method, r.workers);
+}
+
+}  // namespace
+
+measurement measure(const method& m, const workload& w) {
+  measurement out;
+  double cpu0 = process_cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  out.results = m.run(w);
+  auto t1 = std::chrono::steady_clock::now();
+  out.cpu_s = process_cpu_seconds() - cpu0;
+  out.wall_s = std::chrono::duration<double>(t1 - t0).count();
+  return out;
+}
+
+std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out) {
+  prepared p = e.prepare(cores);
+  auto methods = e.methods(cores);
+  out.begin_experiment({.name = e.name(),
+                        .summary = e.summary(),
+                        .size = p.size,
+                        .parameters = p.parameters,
+                        .cores = cores,
+                        .notes = p.notes,
+                        .columns = e.columns()});
+  std::vector<row> rows;
+  for (const auto& m : methods) {
+    measurement t = measure(*m, *p.work);
+    if (t.results.size() != p.work->task_count())
+      throw check_error(fmt::format("{}: {} returned {} results for {} tasks", e.name(), m->name(),
+                                    t.results.size(), p.work->task_count()));
+    row r{.experiment = e.name(),
+          .method = m->name(),
+          .workers = m->workers(),
+          .wall_s = t.wall_s,
+          .cpu_s = t.cpu_s,
+          .speedup = 1.0,
+          .metrics = {},
+          .result = p.work->reduce(t.results)};
+    // A run too fast for the clock to see has no meaningful ratio; NaN prints as "-" and null.
+    if (!rows.empty()) r.speedup = r.wall_s > 0 ? rows.front().wall_s / r.wall_s : std::nan("");
+    r.metrics = e.metrics(r);
+    out.add_row(r, e.answer_json(r.result));
+    if (auto wrong = p.work->check(r.result))
+      throw check_error(
+          fmt::format("{}: {} got a wrong answer: {}", e.name(), describe_method(r), *wrong));
+    if (!rows.empty() && r.result != rows.front().result)
+      throw check_error(fmt::format("{}: methods disagree: {} answered {}, but {} answered {}",
+                                    e.name(), describe_method(r), e.answer_text(r.result),
+                                    describe_method(rows.front()),
+                                    e.answer_text(rows.front().result)));
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) throw check_error(fmt::format("{}: no methods to run", e.name()));
+  out.end_experiment({.answer_text = e.answer_text(rows.front().result),
+                      .answer = e.answer_json(rows.front().result),
+                      .methods = rows.size(),
+                      .verdict = e.verdict(rows, cores)});
+  return rows;
+}
+
+}  // namespace tandem::lab

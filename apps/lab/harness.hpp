@@ -1,0 +1,32 @@
+// The loop every experiment goes through: prepare, run each method, time it, check it, report it.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "lab/experiment.hpp"
+#include "lab/report.hpp"
+
+namespace tandem::lab {
+
+/// One timed run of a method.
+struct measurement {
+  double wall_s = 0;                 ///< wall-clock seconds of method::run
+  double cpu_s = 0;                  ///< user + system CPU seconds of the whole process meanwhile
+  std::vector<task_result> results;  ///< what method::run returned
+};
+
+/// Runs `m` on `w` once, timing the whole call (pool start-up and shutdown included).
+/// CPU time comes from getrusage(RUSAGE_SELF), which counts every thread of the process, including
+/// pool threads that have already exited.
+/// Errors: whatever method::run throws.
+[[nodiscard]] measurement measure(const method& m, const workload& w);
+
+/// Prepares `e`, runs each of its methods in order, checks every answer (against the workload's
+/// own check and against the first method's answer), and reports header, rows, answer and
+/// verdict to `out`. Returns the rows.
+/// Errors: `usage_error` from prepare; `check_error` when an answer is wrong or disagrees (the
+/// offending row has been reported first, so the user sees it); whatever a method throws.
+std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out);
+
+}  // namespace tandem::lab

@@ -1,0 +1,181 @@
+#include "lab/verdict.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace tandem::lab {
+namespace {
+
+// Measurements on a shared machine wobble by a few percent; differences inside these margins are
+// reported as "no difference", not as a win.
+constexpr double same_margin = 0.03;    // "as fast as": within 3%
+constexpr double better_margin = 0.05;  // "helped further": at least 5% better
+constexpr double grows_margin = 0.10;   // "the win grows": each step at least 10% better
+// A sequential pass that keeps one core at least this busy is limited by the CPU, not by waiting.
+constexpr double cpu_limited_share = 0.70;
+
+std::vector<const row*> pool_rows(std::span<const row> rows) {
+  std::vector<const row*> out;
+  for (const row& r : rows)
+    if (r.method == "thread_pool") out.push_back(&r);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const row* a, const row* b) { return a->workers < b->workers; });
+  return out;
+}
+
+const row* best_of(const std::vector<const row*>& rs) {
+  const row* best = nullptr;
+  for (const row* r : rs)
+    if (!best || r->speedup > best->speedup) best = r;
+  return best;
+}
+
+// The row with the most workers not above `cores`; the best row if every row is above.
+const row* at_cores(const std::vector<const row*>& rs, std::size_t cores) {
+  const row* at = nullptr;
+  for (const row* r : rs)
+    if (r->workers <= cores) at = r;
+  return at ? at : best_of(rs);
+}
+
+std::string plural(std::size_t n, const char* word) {
+  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// Big ratios read better without decimals: "98x", "1.93x".
+std::string times(double s) {
+  return s >= 10 ? fmt::format("{:.0f}x", s) : fmt::format("{:.2f}x", s);
+}
+
+std::string percent(double fraction) { return fmt::format("{:.0f}%", fraction * 100.0); }
+
+std::string compared_with_sequential(double s) {
+  if (std::abs(s - 1.0) <= same_margin) return fmt::format("as fast as sequential ({:.2f}x)", s);
+  if (s > 1.0) return fmt::format("{} faster than sequential", times(s));
+  return fmt::format("{} slower than sequential", times(1.0 / s));
+}
+
+double busy_share(const row& r) { return r.wall_s > 0 ? r.cpu_s / r.wall_s : 0.0; }
+
+// "; more threads than cores did not help (4 workers: 1.90x)", or "" if none were measured.
+std::string beyond_cores(const std::vector<const row*>& rs, const row& at, std::size_t cores,
+                         const char* why_more) {
+  std::vector<const row*> over;
+  for (const row* r : rs)
+    if (r->workers > cores) over.push_back(r);
+  if (over.empty() || at.workers > cores) return "";
+  const row& b = *best_of(over);
+  if (b.speedup > at.speedup * (1 + better_margin))
+    return fmt::format("; more threads than cores helped further ({}: {}){}",
+                       plural(b.workers, "worker"), times(b.speedup), why_more);
+  return fmt::format("; more threads than cores did not help ({}: {})", plural(b.workers, "worker"),
+                     times(b.speedup));
+}
+
+}  // namespace
+
+std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores) {
+  auto pool = pool_rows(rows);
+  if (pool.empty())
+    return "CPU-bound: only the sequential run was measured, so there is nothing to compare.";
+  const row& at = *at_cores(pool, cores);
+  double ideal = static_cast<double>(std::min(at.workers, cores));
+  std::string out = fmt::format("CPU-bound: {} ran {} ({} of ideal on {})",
+                                plural(at.workers, "worker"), compared_with_sequential(at.speedup),
+                                percent(at.speedup / ideal), plural(cores, "core"));
+  out += beyond_cores(pool, at, cores, ", a sign the ranges were unevenly balanced");
+  if (at.workers < cores &&
+      std::none_of(pool.begin(), pool.end(), [&](const row* r) { return r->workers > at.workers; }))
+    out += fmt::format("; {} were available but at most {} measured", plural(cores, "core"),
+                       plural(at.workers, "worker"));
+  return out + ".";
+}
+
+std::string latency_bound_verdict(std::span<const row> rows, std::size_t tasks) {
+  auto pool = pool_rows(rows);
+  if (pool.empty())
+    return "Latency-bound: only the sequential run was measured, so there is nothing to compare.";
+  const row& best = *best_of(pool);
+  double ideal = static_cast<double>(std::max<std::size_t>(1, std::min(best.workers, tasks)));
+  std::string out = fmt::format(
+      "Latency-bound: {} threads finished {} waits {} than one at a time ({} of the ideal {})",
+      best.workers, tasks,
+      best.speedup >= 1 ? times(best.speedup) + " faster" : times(1 / best.speedup) + " slower",
+      percent(best.speedup / ideal), times(ideal));
+  std::string cpu = fmt::format("{:.2f} CPU-s in {:.2f} s", best.cpu_s, best.wall_s);
+  // Compare each width with the next one that could do better in principle (more concurrent waits).
+  const row* stalled = nullptr;
+  for (std::size_t i = 0; i + 1 < pool.size() && !stalled; ++i) {
+    const row& a = *pool[i];
+    const row& b = *pool[i + 1];
+    if (std::min(b.workers, tasks) <= std::min(a.workers, tasks)) {
+      stalled = &a;
+      break;
+    }
+    if (b.speedup < a.speedup * (1 + grows_margin)) stalled = &a;
+  }
+  if (pool.size() < 2) return out + fmt::format("; waiting costs no CPU ({}).", cpu);
+  if (!stalled)
+    return out +
+           fmt::format("; the win grows with threads because waiting costs no CPU ({}).", cpu);
+  if (stalled->workers >= tasks)
+    return out + fmt::format(
+                     "; the win stopped growing at {} threads because there are only {} waits to "
+                     "overlap.",
+                     stalled->workers, tasks);
+  return out + fmt::format(
+                   "; the win stopped growing past {} threads: starting and waking more threads "
+                   "began to cost "
+                   "as much as the waits they overlap ({}).",
+                   stalled->workers, cpu);
+}
+
+std::string files_verdict(std::span<const row> rows, std::size_t cores) {
+  if (rows.empty()) return "Files: nothing was measured.";
+  const row& seq = rows.front();
+  if (seq.result.items == 0)
+    return "Files: there were no files to hash, so there is nothing to compare.";
+  auto pool = pool_rows(rows);
+  if (pool.empty())
+    return "Files: only the sequential pass was measured, so there is nothing to compare.";
+  const row& best = *best_of(pool);
+  const row& at = *at_cores(pool, cores);
+  double busy = busy_share(seq);
+  bool cpu_limited = busy >= cpu_limited_share;
+  if (best.speedup < 1 + grows_margin) {
+    if (cpu_limited)
+      return fmt::format(
+          "Files: threads did not help (best {} with {}): the sequential pass kept one core {} "
+          "busy, yet "
+          "parallel passes did not scale, so a shared resource (file-system locks in the kernel, "
+          "memory "
+          "bandwidth) is the limit.",
+          times(best.speedup), plural(best.workers, "worker"), percent(busy));
+    return fmt::format(
+        "Files: threads did not help (best {} with {}): the sequential pass kept a core only {} "
+        "busy, "
+        "waiting for the storage, and the storage was no faster when many threads asked at once.",
+        times(best.speedup), plural(best.workers, "worker"), percent(busy));
+  }
+  if (cpu_limited)
+    return fmt::format(
+               "Files: CPU-limited (the sequential pass kept one core {} busy: the files came from "
+               "the page "
+               "cache, so the work is syscalls, copying and hashing); {} ran {} ({} of ideal on "
+               "{})",
+               percent(busy), plural(at.workers, "worker"), compared_with_sequential(at.speedup),
+               percent(at.speedup / static_cast<double>(std::min(at.workers, cores))),
+               plural(cores, "core")) +
+           beyond_cores(pool, at, cores, ", because some reads still waited for the storage") + ".";
+  return fmt::format(
+      "Files: I/O-limited (the sequential pass kept a core only {} busy, waiting for reads); {} "
+      "ran {} "
+      "because a thread blocked in read() lets the others go on, so threads beyond the {} help.",
+      percent(busy), plural(best.workers, "worker"), compared_with_sequential(best.speedup),
+      plural(cores, "core"));
+}
+
+}  // namespace tandem::lab

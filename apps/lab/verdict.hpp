@@ -1,0 +1,34 @@
+// The one-line verdicts under each table: which method won, by how much, and why, in plain
+// words computed from the measured rows (never written in advance).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "lab/experiment.hpp"
+
+namespace tandem::lab {
+
+/// The verdict for CPU-bound work (primes): how the thread_pool row with the most workers not
+/// above `cores` compares with sequential, as a share of the ideal, and whether more threads than
+/// cores helped. `rows[0]` is the sequential baseline.
+/// Example: "CPU-bound: 2 workers ran 1.93x faster than sequential (97% of ideal on 2 cores);
+/// more threads than cores did not help (4 workers: 1.90x)."
+[[nodiscard]] std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores);
+
+/// The verdict for latency-bound work (sleep): the best thread_pool row against one wait at a
+/// time, as a share of the ideal min(workers, tasks), whether the win kept growing with threads,
+/// and the CPU time that shows waiting costs none. `tasks` is the number of waits.
+/// Example: "Latency-bound: 128 threads finished 400 waits 96x faster than one at a time (75% of
+/// the ideal 128x); the win grows with threads because waiting costs no CPU (0.03 CPU-s in 0.08
+/// s)."
+[[nodiscard]] std::string latency_bound_verdict(std::span<const row> rows, std::size_t tasks);
+
+/// The verdict for the file-hashing pass: whether threads helped, and whether the work was
+/// CPU-limited (the sequential pass kept a core >= 70% busy: hashing and copying from the page
+/// cache) or I/O-limited (it mostly waited for the disk), which decides whether threads beyond
+/// the core count can help.
+[[nodiscard]] std::string files_verdict(std::span<const row> rows, std::size_t cores);
+
+}  // namespace tandem::lab
