@@ -56,6 +56,11 @@ class future {
     if (!wait_for(timeout)) throw timeout_error("future not done within the timeout");
     return value_ref();
   }
+  /// Like get(timeout), but moves the result out; safe on a temporary future.
+  decltype(auto) get(seconds timeout) && {
+    if (!wait_for(timeout)) throw timeout_error("future not done within the timeout");
+    return std::move(*this).get();
+  }
 
   /// Blocks until done (finished or cancelled). Never throws.
   void wait() const noexcept { checked()->wait(); }
@@ -101,7 +106,7 @@ class future {
   requires std::is_invocable_v<F&, const future&>
   void add_done_callback(F fn) const {
     auto* node = new callback<F>(*this, std::move(fn));
-    if (!s_->add_callback(node)) node->invoke();
+    if (!checked()->add_callback(node)) node->invoke();
   }
 
   /// The shared state, for executors and the event loop. Not for application code.

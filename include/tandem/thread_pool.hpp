@@ -149,13 +149,15 @@ class thread_pool {
   }
 
   /// Applies `f` to every item (read in full at the call) and returns one future of all results
-  /// in order. `callback(const std::vector<R>&)` or `error_callback(std::exception_ptr)` runs on
-  /// the worker thread that finished last, before the future completes. Errors: the future holds
-  /// the first exception in input order. Follows Pool.map_async.
+  /// in order, in `chunksize` items a task (0: as map()). `callback(const std::vector<R>&)` or
+  /// `error_callback(std::exception_ptr)` runs before the future completes, on the worker thread
+  /// that finished last (on the calling thread for an empty input).
+  /// Errors: the future holds the first exception in input order.
+  /// Follows Pool.map_async(func, iterable, chunksize, callback, error_callback).
   template <class F, std::ranges::input_range R, class Callback = std::nullptr_t,
             class ErrorCallback = std::nullptr_t>
-  auto map_async(F f, R&& items, Callback callback = nullptr,
-                 ErrorCallback error_callback = nullptr, std::size_t chunksize = 0);
+  auto map_async(F f, R&& items, std::size_t chunksize = 0, Callback callback = nullptr,
+                 ErrorCallback error_callback = nullptr);
 
   /// Stops accepting work. With `cancel_futures`, queued tasks are cancelled (their futures report
   /// cancelled); running tasks always finish. With `wait`, blocks until every thread has exited.
@@ -181,11 +183,14 @@ class thread_pool {
 };
 
 template <class F, std::ranges::input_range R, class Callback, class ErrorCallback>
-auto thread_pool::map_async(F f, R&& items, Callback callback, ErrorCallback error_callback,
-                            std::size_t chunksize) {
+auto thread_pool::map_async(F f, R&& items, std::size_t chunksize, Callback callback,
+                            ErrorCallback error_callback) {
   using item = std::ranges::range_value_t<R>;
   using result = std::invoke_result_t<const F&, item&>;
-  std::vector<item> all(std::ranges::begin(items), std::ranges::end(items));
+  std::vector<item> all;
+  if constexpr (std::ranges::sized_range<R>)
+    all.reserve(static_cast<std::size_t>(std::ranges::size(items)));
+  for (auto&& x : items) all.push_back(std::forward<decltype(x)>(x));
   if (!chunksize) chunksize = detail::auto_chunksize(all.size(), max_workers());
 
   // One promise completes when the last chunk has; chunks write straight into their slice.

@@ -86,6 +86,20 @@ TYPED_TEST_P(ExecutorContract, MapYieldsResultsInInputOrder) {
   }
 }
 
+inline bool is_even(long x) { return x % 2 == 0; }
+
+TYPED_TEST_P(ExecutorContract, MapOfBoolResults) {
+  std::vector<bool> out;
+  for (bool b : this->pool().map(is_even, std::views::iota(0L, 10L))) out.push_back(b);
+  EXPECT_EQ(out,
+            (std::vector<bool>{true, false, true, false, true, false, true, false, true, false}));
+}
+
+TYPED_TEST_P(ExecutorContract, MapAsyncAcceptsALazyRange) {
+  auto f = this->pool().map_async(square, std::views::iota(0L) | std::views::take(5));
+  EXPECT_EQ(f.get(), (std::vector<long>{0, 1, 4, 9, 16}));
+}
+
 TYPED_TEST_P(ExecutorContract, MapOverAnEmptyRangeYieldsNothing) {
   std::vector<long> none;
   int n = 0;
@@ -182,15 +196,15 @@ TYPED_TEST_P(ExecutorContract, MapAsyncGathersInOrder) {
   std::vector<long> in(300);
   std::iota(in.begin(), in.end(), 0L);
   std::atomic<std::size_t> callback_size{0};
-  auto f = this->pool().map_async(
-      square, in, [&](const std::vector<long>& v) { callback_size = v.size(); }, nullptr, 16);
+  auto f = this->pool().map_async(square, in, 16,
+                                  [&](const std::vector<long>& v) { callback_size = v.size(); });
   auto out = f.get();
   ASSERT_EQ(out.size(), 300u);
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], square(in[i]));
   EXPECT_EQ(callback_size.load(), 300u);
 
   std::atomic<bool> error_seen{false};
-  auto g = this->pool().map_async(fail_on_13, in, nullptr,
+  auto g = this->pool().map_async(fail_on_13, in, 0, nullptr,
                                   [&](std::exception_ptr) { error_seen = true; });
   EXPECT_THROW(g.get(), std::invalid_argument);
   EXPECT_TRUE(error_seen.load());
@@ -211,7 +225,8 @@ TYPED_TEST_P(ExecutorContract, SubmitAfterShutdownThrows) {
 
 REGISTER_TYPED_TEST_SUITE_P(ExecutorContract, SatisfiesTheExecutorConcept, SubmitReturnsTheResult,
                             ExceptionsTravelInTheFuture, ManySubmitsAllComplete,
-                            MapYieldsResultsInInputOrder, MapOverAnEmptyRangeYieldsNothing,
+                            MapYieldsResultsInInputOrder, MapOfBoolResults,
+                            MapAsyncAcceptsALazyRange, MapOverAnEmptyRangeYieldsNothing,
                             MapIsLazyOnAnInfiniteInput, MapRethrowsTheFirstFailure,
                             MapTimeoutYieldsFinishedResultsThenThrows,
                             ImapUnorderedYieldsEveryResult, ImapUnorderedYieldsInCompletionOrder,

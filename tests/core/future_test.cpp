@@ -67,6 +67,14 @@ TEST(Future, GetWithTimeoutThrowsTimeoutError) {
   EXPECT_EQ(f.get(1s), 1);
 }
 
+TEST(Future, GetWithTimeoutOnATemporaryMovesTheResultOut) {
+  promise<std::unique_ptr<int>> p;
+  p.set_result(std::make_unique<int>(3));
+  std::unique_ptr<int> v = p.get_future().get(1s);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 3);
+}
+
 TEST(Future, WaitForReportsDone) {
   promise<int> p;
   auto f = p.get_future();

@@ -72,9 +72,26 @@ struct default_init_allocator : std::allocator<T> {
   }
 };
 
+/// How a chunk stores one result: as itself, except bool, which std::vector<bool> would pack into
+/// bits that no `bool&` can refer to.
+template <class R>
+struct chunk_slot {
+  using type = R;
+  static R& ref(R& r) noexcept { return r; }
+};
+struct bool_slot {
+  bool value;
+};
+template <>
+struct chunk_slot<bool> {
+  using type = bool_slot;
+  static bool& ref(bool_slot& s) noexcept { return s.value; }
+};
+
 /// The results of one chunk.
 template <class R>
-using chunk_vector = std::vector<R, default_init_allocator<R>>;
+using chunk_vector =
+    std::vector<typename chunk_slot<R>::type, default_init_allocator<typename chunk_slot<R>::type>>;
 
 /// Applies `f` to each of [first, last) into a chunk_vector. Trivial results are written in place
 /// (a loop the compiler can vectorise); others are constructed one by one.
@@ -84,8 +101,8 @@ chunk_vector<R> apply_chunk(const F& f, It first, It last, std::size_t n) {
   if constexpr (std::is_trivially_default_constructible_v<R> &&
                 std::is_trivially_copy_assignable_v<R>) {
     out.resize(n);
-    R* o = out.data();
-    for (; first != last; ++first) *o++ = std::invoke(f, *first);
+    auto* o = out.data();
+    for (; first != last; ++first) chunk_slot<R>::ref(*o++) = std::invoke(f, *first);
   } else {
     out.reserve(n);
     for (; first != last; ++first) out.emplace_back(std::invoke(f, *first));
@@ -157,6 +174,7 @@ class map_range_base {
  public:
   using feeder = chunk_feeder<Executor, F, View>;
   using result_type = typename feeder::result_type;
+  using slot = typename chunk_slot<result_type>::type;
 
   map_range_base(const map_range_base&) = delete;
   map_range_base& operator=(const map_range_base&) = delete;
@@ -169,7 +187,7 @@ class map_range_base {
     using value_type = result_type;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    result_type& operator*() const { return *cur_; }
+    result_type& operator*() const { return chunk_slot<result_type>::ref(*cur_); }
     iterator& operator++() {
       if (++cur_ == end_) r_->load_next_chunk(cur_, end_);
       return *this;
@@ -184,8 +202,8 @@ class map_range_base {
     friend map_range_base;
     explicit iterator(map_range_base* r) : r_(r) {}
     map_range_base* r_ = nullptr;
-    result_type* cur_ = nullptr;
-    result_type* end_ = nullptr;
+    slot* cur_ = nullptr;
+    slot* end_ = nullptr;
   };
 
   /// Starts iteration (single pass: call once).
@@ -219,7 +237,7 @@ class map_range_base {
   virtual std::optional<chunk_vector<result_type>> next_chunk() = 0;
 
   // Points [cur, end) at the next non-empty chunk, or both at null when there is none.
-  void load_next_chunk(result_type*& cur, result_type*& end) {
+  void load_next_chunk(slot*& cur, slot*& end) {
     for (;;) {
       auto chunk = next_chunk();
       if (!chunk) {
