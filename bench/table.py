@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""Builds bench/run.sh's side-by-side table (markdown, on stdout) from one sitting's raw results:
+Google Benchmark JSON for tandem and oneTBB (pool.json: W1, W2; primes.json: W6) and, if given,
+the Python peers' raw.jsonl (shared/peers/python/run_all.sh). Standard library only.
+
+Every figure is the median of the repetitions (min-max beside it). Ratios:
+  W1, W2 (throughput): tandem rate / peer rate; above 1 means tandem is faster.
+  W6: speedup = median sequential wall time / median 2-worker wall time, per system; the
+      difference is (tandem speedup / peer speedup - 1) in %. Python's peer is its better 2-worker
+      speedup (ThreadPoolExecutor or multiprocessing.Pool)."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+
+# The lead's targets (the issue): name, workload row, peer, how the ratio is judged.
+W1_VS_TBB = 1.5  # W1 tasks/s >= 1.5 x oneTBB task_group
+W1_VS_PY = 100.0  # W1 tasks/s >= 100 x ThreadPoolExecutor
+W2_VS_TBB = 1.0  # W2 items/s >= oneTBB parallel_for (results consumed)
+W6_TOLERANCE_PCT = 2.0  # W6 2-worker speedup no more than 2% below oneTBB's
+
+
+def gbench_runs(path):
+    """{"W1/tandem_submit": {"secs": [...], "rate": [...], "error": str|None}, ...} from the
+    individual repetitions (run_type "iteration") of a Google Benchmark JSON file."""
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    doc = json.load(open(path))
+    out = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
+        key = "/".join(b["run_name"].split("/")[:2])  # drop "/iterations:1/real_time"
+        r = out.setdefault(key, {"secs": [], "rate": [], "error": None})
+        if b.get("error_occurred"):
+            r["error"] = b.get("error_message", "error")
+            continue
+        r["secs"].append(b["real_time"] * scale[b["time_unit"]])
+        if "items_per_second" in b:
+            r["rate"].append(b["items_per_second"])
+    return doc["context"], out
+
+
+def python_runs(path):
+    """{label: [ok records]}, {label: [error strings]} from run_all.sh's raw.jsonl."""
+    ok, bad = {}, {}
+    for line in open(path):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if r.get("rc") == 0 and "error" not in r:
+            ok.setdefault(r["label"], []).append(r)
+        else:
+            bad.setdefault(r["label"], []).append(
+                r.get("error", "?") + " " + r.get("stderr_tail", "")[-200:].replace("\n", " "))
+    return ok, bad
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def si(v, unit=""):
+    """1234567 -> '1.23M'; None -> 'n/a'."""
+    if v is None:
+        return "n/a"
+    for f, s in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= f:
+            return f"{v / f:.3g}{s}{unit}"
+    return f"{v:.3g}{unit}"
+
+
+def secs(v):
+    if v is None:
+        return "n/a"
+    return f"{v:.3f} s" if v >= 0.1 else f"{v * 1e3:.2f} ms"
+
+
+def spread(xs, fmt):
+    """'median (min–max)' of xs with fmt, or 'n/a'."""
+    if not xs:
+        return "n/a"
+    if len(xs) == 1:
+        return fmt(xs[0])
+    return f"{fmt(med(xs))} ({fmt(min(xs))}–{fmt(max(xs))})"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fx(v):
+    return "n/a" if v is None else f"{v:.2f}x"
+
+
+def pct(v):
+    return "n/a" if v is None else f"{v:+.1f}%"
+
+
+def shell(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=cwd).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine(repo):
+    cpu = shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip() or platform.processor()
+    commit = shell("git rev-parse --short HEAD", repo)
+    dirty = shell("git status --porcelain --untracked-files=no -- include src", repo)
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "kernel": platform.release(),
+        "compiler": shell("c++ --version | head -1"),
+        "python": platform.python_version(),
+        "commit": commit + (" (library sources modified in the working tree)" if dirty else ""),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--pool", required=True, help="Google Benchmark JSON of tandem_pool_bench")
+    ap.add_argument("--primes", required=True, help="Google Benchmark JSON of tandem_primes_bench")
+    ap.add_argument("--python", help="the Python peers' raw.jsonl (omit: no Python column)")
+    ap.add_argument("--python-note", default="", help="why there is no Python column")
+    ap.add_argument("--repo", default=".", help="the tandem checkout (for the commit)")
+    a = ap.parse_args()
+
+    pool_ctx, pool = gbench_runs(a.pool)
+    primes_ctx, primes = gbench_runs(a.primes)
+    py_ok, py_bad = python_runs(a.python) if a.python else ({}, {})
+    have_py = a.python is not None
+    m = machine(a.repo)
+    limit = int(primes_ctx.get("w6_limit", "5000000"))
+    expected = int(primes_ctx.get("w6_expected_primes", "0"))
+    reps = max((len(r["secs"]) for r in list(pool.values()) + list(primes.values())), default=0)
+
+    def rate(key, runs=pool):
+        return runs.get(key, {}).get("rate", [])
+
+    def wall(key):
+        return primes.get(key, {}).get("secs", [])
+
+    def py(label, field):
+        return [r[field] for r in py_ok.get(label, []) if isinstance(r.get(field), (int, float))]
+
+    p = print
+    now = datetime.datetime.now().astimezone()
+    p(f"# tandem benchmarks: W1, W2, W6 beside oneTBB and Python ({now:%Y-%m-%d %H:%M %Z})")
+    p()
+    p(f"- Machine: {m['cpu']}, cpu_count {m['cpu_count']}, Linux {m['kernel']}; "
+      f"load average at the start of the C++ runs: "
+      f"{', '.join(f'{x:.2f}' for x in pool_ctx.get('load_avg', []))} (W1/W2), "
+      f"{', '.join(f'{x:.2f}' for x in primes_ctx.get('load_avg', []))} (W6)")
+    p(f"- tandem {m['commit']}, {m['compiler']}; oneTBB {pool_ctx.get('tbb_version', '?')} "
+      f"(task_arena of 2: the caller + 1 worker); Python {m['python']} (/usr/bin/python3)")
+    p(f"- Every figure: median of {reps} C++ repetitions (Google Benchmark, wall clock, random "
+      f"interleaving) and of the Python runs, min–max in brackets, all in this one sitting.")
+    if not have_py:
+        p(f"- **No Python column**: {a.python_note or 'not run'}.")
+    p()
+
+    # ------------------------------------------------------------------ the side-by-side table
+    t1, b1, y1 = rate("W1/tandem_submit"), rate("W1/tbb_task_group"), py("W1", "rate")
+    t2, b2, y2 = rate("W2/tandem_map"), rate("W2/tbb_parallel_for"), py("W2", "rate")
+    seq, tm, ts, tb = wall("W6/sequential"), wall("W6/tandem_map"), wall("W6/tandem_submit"), wall("W6/tbb_parallel_for")
+    sp_t = ratio(med(seq), med(tm))
+    sp_ts = ratio(med(seq), med(ts))
+    sp_b = ratio(med(seq), med(tb))
+    py_thr, py_mp = med(py("W6", "speedup_threads2")), med(py("W6", "speedup_mp_pool2"))
+    py_best_name, py_best = max((("mp.Pool(2)", py_mp), ("ThreadPoolExecutor(2)", py_thr)),
+                                key=lambda kv: -1 if kv[1] is None else kv[1])
+    diff_b = None if sp_t is None or not sp_b else (sp_t / sp_b - 1) * 100
+    diff_y = None if sp_t is None or not py_best else (sp_t / py_best - 1) * 100
+
+    head = "| workload | unit | tandem | oneTBB | tandem/oneTBB |"
+    sep = "|---|---|---|---|---|"
+    if have_py:
+        head += " Python | tandem/Python |"
+        sep += "---|---|"
+    p(head)
+    p(sep)
+
+    def row(*cells):
+        cells = list(cells)
+        if not have_py:
+            cells = cells[:5]
+        p("| " + " | ".join(cells) + " |")
+
+    row("W1 submit 200,000 tasks, keep futures, sum (2 workers)", "tasks/s",
+        spread(t1, si), spread(b1, si) + " task_group", fx(ratio(med(t1), med(b1))),
+        spread(y1, si) + " ThreadPoolExecutor", fx(ratio(med(t1), med(y1))))
+    row("W2 map x*2 over 1,000,000 ints, sum (2 workers)", "items/s",
+        spread(t2, si), spread(b2, si) + " parallel_for", fx(ratio(med(t2), med(b2))),
+        spread(y2, si) + " ThreadPoolExecutor.map", fx(ratio(med(t2), med(y2))))
+    row(f"W6 primes below {limit:,}: sequential", "wall",
+        spread(seq, secs) + " (C++, shared)", "same C++ loop", "",
+        spread(py("W6", "seq_s"), secs), "")
+    row("W6 2 workers (incl. pool start)", "wall",
+        spread(tm, secs) + " map", spread(tb, secs) + " parallel_for", "",
+        f"{spread(py('W6', 'mp_pool2_s'), secs)} mp.Pool; {spread(py('W6', 'threads2_s'), secs)} threads", "")
+    row("W6 2-worker speedup (ideal 2.0)", "seq/par",
+        fx(sp_t), fx(sp_b), pct(diff_b),
+        f"{fx(py_best)} {py_best_name} (threads {fx(py_thr)})", pct(diff_y))
+    p()
+    p("Ratios: W1, W2 = tandem rate / peer rate (above 1.00x: tandem faster). "
+      "W6 = medians' speedups side by side; the % is tandem speedup / peer speedup - 1.")
+    if have_py:
+        for label in ("W1", "W2", "W6"):
+            if py_bad.get(label):
+                p(f"\nPython {label}: {len(py_bad[label])} failed run(s): {' / '.join(py_bad[label])[:400]}")
+        py_primes = {r.get("primes") for r in py_ok.get("W6", [])}
+        py_limits = {r.get("limit") for r in py_ok.get("W6", [])}
+        if py_ok.get("W6") and (py_limits != {limit} or py_primes != {expected}):
+            p(f"\n**W6 mismatch**: Python limit {py_limits} primes {py_primes}, C++ limit {limit} primes {expected}.")
+
+    # ------------------------------------------------------------------ targets
+    p()
+    p("## Targets")
+    p()
+
+    def verdict(name, value, ok, show):
+        state = "not measured" if value is None else ("**met**" if ok(value) else "**not met**")
+        p(f"- {name}: {state} ({show(value)})")
+
+    verdict(f"W1 tasks/s >= {W1_VS_TBB}x oneTBB task_group", ratio(med(t1), med(b1)),
+            lambda v: v >= W1_VS_TBB, lambda v: f"{fx(v)}: {si(med(t1))} vs {si(med(b1))} tasks/s")
+    verdict(f"W1 tasks/s >= {W1_VS_PY:.0f}x ThreadPoolExecutor", ratio(med(t1), med(y1)),
+            lambda v: v >= W1_VS_PY, lambda v: f"{fx(v)}: {si(med(t1))} vs {si(med(y1))} tasks/s")
+    verdict("W2 items/s >= oneTBB parallel_for (results consumed)", ratio(med(t2), med(b2)),
+            lambda v: v >= W2_VS_TBB, lambda v: f"{fx(v)}: {si(med(t2))} vs {si(med(b2))} items/s")
+    verdict(f"W6 2-worker speedup within {W6_TOLERANCE_PCT:.0f}% of oneTBB's (better counts as met)",
+            diff_b, lambda v: v >= -W6_TOLERANCE_PCT,
+            lambda v: f"tandem {fx(sp_t)} vs oneTBB {fx(sp_b)}: {pct(v)}")
+
+    # ------------------------------------------------------------------ every run, for the record
+    p()
+    p("## Every C++ benchmark (median (min–max) of the repetitions)")
+    p()
+    p("| benchmark | wall per iteration | rate | note |")
+    p("|---|---|---|---|")
+    notes = {
+        "W2/sequential_loop": "reference: one thread, no pool",
+        "W6/tandem_submit": f"one submit() per range; speedup {fx(sp_ts)}",
+        "W6/tandem_map": f"map, chunksize 1; speedup {fx(sp_t)}",
+        "W6/tbb_parallel_for": f"simple_partitioner, grainsize 1; speedup {fx(sp_b)}",
+    }
+    for runs in (pool, primes):
+        for key, r in sorted(runs.items()):  # random interleaving scrambles the JSON order
+            note = ("FAILED: " + r["error"]) if r["error"] else notes.get(key, "")
+            p(f"| {key} | {spread(r['secs'], secs)} | {spread(r['rate'], lambda v: si(v, '/s'))} | {note} |")
+    if pool_ctx.get("library_build_type") == "debug":
+        p()
+        p("Debian's libbenchmark is built without NDEBUG (its 'Library was built as DEBUG' warning); "
+          "that affects the harness's own bookkeeping between timed loops, not the measured code.")
+
+
+if __name__ == "__main__":
+    main()
