@@ -21,10 +21,11 @@ W1_VS_TBB = 1.5  # W1 tasks/s >= 1.5 x oneTBB task_group
 W1_VS_PY = 100.0  # W1 tasks/s >= 100 x ThreadPoolExecutor
 W2_VS_TBB = 1.0  # W2 items/s >= oneTBB parallel_for (results consumed)
 W6_TOLERANCE_PCT = 2.0  # W6 2-worker speedup no more than 2% below oneTBB's
+W6_PARALLEL = ("W6/tandem_map", "W6/tandem_submit", "W6/tbb_parallel_for")
 
 
 def gbench_runs(path):
-    """{"W1/tandem_submit": {"secs": [...], "rate": [...], "error": str|None}, ...} from the
+    """{"W1/tandem_submit": {"secs": [...], "rate": [...], "cores": [...], "error": str|None}, ...} from the
     individual repetitions (run_type "iteration") of a Google Benchmark JSON file."""
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     doc = json.load(open(path))
@@ -33,11 +34,13 @@ def gbench_runs(path):
         if b.get("run_type") != "iteration":
             continue
         key = "/".join(b["run_name"].split("/")[:2])  # drop "/iterations:1/real_time"
-        r = out.setdefault(key, {"secs": [], "rate": [], "error": None})
+        r = out.setdefault(key, {"secs": [], "rate": [], "cores": [], "error": None})
         if b.get("error_occurred"):
             r["error"] = b.get("error_message", "error")
             continue
         r["secs"].append(b["real_time"] * scale[b["time_unit"]])
+        # cpu_time is the whole process's (MeasureProcessCPUTime): CPU / wall = cores kept busy.
+        r["cores"].append(b["cpu_time"] / b["real_time"] if b["real_time"] else 0.0)
         if "items_per_second" in b:
             r["rate"].append(b["items_per_second"])
     return doc["context"], out
@@ -161,6 +164,14 @@ def main():
       f"interleaving) and of the Python runs, min–max in brackets, all in this one sitting.")
     if not have_py:
         p(f"- **No Python column**: {a.python_note or 'not run'}.")
+    # A sitting where no 2-thread W6 run got near 2 cores, or the sequential run lost its core,
+    # had another process on the CPU: say so rather than let its speedups pass for the library's.
+    par_cores = [med(primes[k]["cores"]) for k in W6_PARALLEL if primes.get(k, {}).get("cores")]
+    seq_cores = med(primes.get("W6/sequential", {}).get("cores", []))
+    if (par_cores and max(par_cores) < 1.5) or (seq_cores is not None and seq_cores < 0.9):
+        p(f"- **Warning: the machine was shared during this run** (W6 cores busy: sequential "
+          f"{seq_cores or 0:.2f}, 2-thread runs at most {max(par_cores or [0]):.2f}); "
+          f"the W6 speedups say more about the other load than about tandem or oneTBB.")
     p()
 
     # ------------------------------------------------------------------ the side-by-side table
@@ -240,8 +251,8 @@ def main():
     p()
     p("## Every C++ benchmark (median (min–max) of the repetitions)")
     p()
-    p("| benchmark | wall per iteration | rate | note |")
-    p("|---|---|---|---|")
+    p("| benchmark | wall per iteration | rate | cores busy (process CPU / wall) | note |")
+    p("|---|---|---|---|---|")
     notes = {
         "W2/sequential_loop": "reference: one thread, no pool",
         "W6/tandem_submit": f"one submit() per range; speedup {fx(sp_ts)}",
@@ -251,7 +262,12 @@ def main():
     for runs in (pool, primes):
         for key, r in sorted(runs.items()):  # random interleaving scrambles the JSON order
             note = ("FAILED: " + r["error"]) if r["error"] else notes.get(key, "")
-            p(f"| {key} | {spread(r['secs'], secs)} | {spread(r['rate'], lambda v: si(v, '/s'))} | {note} |")
+            p(f"| {key} | {spread(r['secs'], secs)} | {spread(r['rate'], lambda v: si(v, '/s'))} "
+              f"| {spread(r['cores'], lambda v: f'{v:.2f}')} | {note} |")
+    p()
+    p("Cores busy: about 1.0 for a sequential run and up to 2.0 for a 2-thread run on this 2-core "
+      "machine; spinning idle workers count as busy. A sequential figure well under 1.0 means "
+      "another process had the CPU during that run.")
     if pool_ctx.get("library_build_type") == "debug":
         p()
         p("Debian's libbenchmark is built without NDEBUG (its 'Library was built as DEBUG' warning); "
