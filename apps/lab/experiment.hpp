@@ -121,6 +121,7 @@ struct row {
   double wall_s = 0;            ///< wall-clock seconds of method::run, pool start-up included
   double cpu_s = 0;             ///< user + system CPU seconds the process used meanwhile
   double speedup = 1;           ///< baseline (first row's) wall_s / this wall_s
+  std::size_t runs = 1;         ///< runs measured; wall_s and cpu_s are those of the median run
   std::vector<metric> metrics;  ///< experiment-specific numbers; see experiment::columns()
   answer result;                ///< what the run computed
 };
@@ -161,6 +162,10 @@ class experiment {
 
   /// One line for --help: what the experiment does and what kind of work it is.
   [[nodiscard]] virtual std::string summary() const = 0;
+
+  /// How many times each method runs when the user does not say (--repeat); the median run is
+  /// reported. Short, noisy runs want 3; long, steady ones 1.
+  [[nodiscard]] virtual std::size_t default_repeats() const { return 1; }
 
   /// Registers this experiment's options (sizes, --workers) on its subcommand.
   virtual void add_options(CLI::App& command) = 0;

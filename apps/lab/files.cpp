@@ -77,6 +77,8 @@ class files_experiment final : public experiment {
            "/usr/share); "
            "sequential vs thread_pool at 1, 2, 4, 8, 32 workers.";
   }
+  // Each pass takes well under a second here, short enough for the machine's noise to show.
+  [[nodiscard]] std::size_t default_repeats() const override { return 3; }
   void add_options(CLI::App& cmd) override {
     // No CLI::ExistingDirectory check: prepare() reports a missing directory itself, in the same
     // words for the default and for --dir, and both exit with status 2.

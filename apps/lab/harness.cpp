@@ -2,9 +2,11 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -40,9 +42,12 @@ measurement measure(const method& m, const workload& w) {
   return out;
 }
 
-std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out) {
+std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out,
+                                std::size_t repeats) {
+  if (repeats == 0) repeats = std::max<std::size_t>(1, e.default_repeats());
   prepared p = e.prepare(cores);
   auto methods = e.methods(cores);
+  if (repeats > 1) p.notes.push_back(fmt::format("each row is the median of {} runs", repeats));
   out.begin_experiment({.name = e.name(),
                         .summary = e.summary(),
                         .size = p.size,
@@ -51,31 +56,52 @@ std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out)
                         .notes = p.notes,
                         .columns = e.columns()});
   std::vector<row> rows;
-  for (const auto& m : methods) {
-    measurement t = measure(*m, *p.work);
-    if (t.results.size() != p.work->task_count())
-      throw check_error(fmt::format("{}: {} returned {} results for {} tasks", e.name(), m->name(),
-                                    t.results.size(), p.work->task_count()));
-    row r{.experiment = e.name(),
-          .method = m->name(),
-          .workers = m->workers(),
-          .wall_s = t.wall_s,
-          .cpu_s = t.cpu_s,
-          .speedup = 1.0,
-          .metrics = {},
-          .result = p.work->reduce(t.results)};
+  std::optional<answer> reference;  // the first run of the first (baseline) method
+  auto finish_row = [&](row& r) {
     // A run too fast for the clock to see has no meaningful ratio; NaN prints as "-" and null.
     if (!rows.empty()) r.speedup = r.wall_s > 0 ? rows.front().wall_s / r.wall_s : std::nan("");
     r.metrics = e.metrics(r);
+  };
+  for (const auto& m : methods) {
+    std::vector<row> runs;
+    for (std::size_t k = 0; k < repeats; ++k) {
+      measurement t = measure(*m, *p.work);
+      if (t.results.size() != p.work->task_count())
+        throw check_error(fmt::format("{}: {} returned {} results for {} tasks", e.name(),
+                                      m->name(), t.results.size(), p.work->task_count()));
+      row r{.experiment = e.name(),
+            .method = m->name(),
+            .workers = m->workers(),
+            .wall_s = t.wall_s,
+            .cpu_s = t.cpu_s,
+            .speedup = 1.0,
+            .runs = 1,
+            .metrics = {},
+            .result = p.work->reduce(t.results)};
+      std::optional<std::string> problem;
+      if (auto wrong = p.work->check(r.result))
+        problem =
+            fmt::format("{}: {} got a wrong answer: {}", e.name(), describe_method(r), *wrong);
+      else if (reference && r.result != *reference)
+        problem = fmt::format("{}: methods disagree: {} answered {}, but {} answered {}", e.name(),
+                              describe_method(r), e.answer_text(r.result), methods.front()->name(),
+                              e.answer_text(*reference));
+      if (problem) {
+        finish_row(r);
+        out.add_row(r, e.answer_json(r.result));  // show the offending row before failing
+        throw check_error(*problem);
+      }
+      if (!reference) reference = r.result;
+      runs.push_back(std::move(r));
+    }
+    // The median, not the best: it neither flatters a method with one lucky run nor punishes it
+    // for one disturbed by the rest of the machine.
+    std::sort(runs.begin(), runs.end(),
+              [](const row& a, const row& b) { return a.wall_s < b.wall_s; });
+    row r = std::move(runs[(runs.size() - 1) / 2]);
+    r.runs = repeats;
+    finish_row(r);
     out.add_row(r, e.answer_json(r.result));
-    if (auto wrong = p.work->check(r.result))
-      throw check_error(
-          fmt::format("{}: {} got a wrong answer: {}", e.name(), describe_method(r), *wrong));
-    if (!rows.empty() && r.result != rows.front().result)
-      throw check_error(fmt::format("{}: methods disagree: {} answered {}, but {} answered {}",
-                                    e.name(), describe_method(r), e.answer_text(r.result),
-                                    describe_method(rows.front()),
-                                    e.answer_text(rows.front().result)));
     rows.push_back(std::move(r));
   }
   if (rows.empty()) throw check_error(fmt::format("{}: no methods to run", e.name()));

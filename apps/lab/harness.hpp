@@ -22,11 +22,13 @@ struct measurement {
 /// Errors: whatever method::run throws.
 [[nodiscard]] measurement measure(const method& m, const workload& w);
 
-/// Prepares `e`, runs each of its methods in order, checks every answer (against the workload's
+/// Prepares `e`, runs each of its methods `repeats` times (0: e.default_repeats()) and keeps the
+/// run with the median wall time, checks every run's answer (against the workload's
 /// own check and against the first method's answer), and reports header, rows, answer and
 /// verdict to `out`. Returns the rows.
 /// Errors: `usage_error` from prepare; `check_error` when an answer is wrong or disagrees (the
 /// offending row has been reported first, so the user sees it); whatever a method throws.
-std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out);
+std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out,
+                                std::size_t repeats = 0);
 
 }  // namespace tandem::lab

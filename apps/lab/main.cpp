@@ -48,6 +48,11 @@ int run(int argc, char** argv) {
   bool json = false;
   app.add_flag("--json", json,
                "print one JSON document (rows, answers, verdicts) instead of tables");
+  std::size_t repeats = 0;
+  app.add_option("--repeat", repeats,
+                 "runs of each method; the median is reported (default: 3 for primes and files, 1 "
+                 "for sleep)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
   // Lets a parent option follow a subcommand: `tandem-lab primes --json` as well as `--json
   // primes`.
   app.fallthrough();
@@ -76,7 +81,7 @@ int run(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   try {
     report->begin_run(cores);
-    for (experiment* e : selected) (void)run_experiment(*e, cores, *report);
+    for (experiment* e : selected) (void)run_experiment(*e, cores, *report, repeats);
     report->finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return 0;
   } catch (const usage_error& err) {

@@ -44,6 +44,8 @@ class primes_experiment final : public experiment {
     return "CPU-bound: count primes below --limit by trial division in 64 ranges; sequential vs "
            "thread_pool at 1..cpu_count() workers.";
   }
+  // Each pass takes well under a second here, short enough for the machine's noise to show.
+  [[nodiscard]] std::size_t default_repeats() const override { return 3; }
   void add_options(CLI::App& cmd) override {
     cmd.add_option("--limit", opts_.limit, "count the primes below this number")
         ->capture_default_str()

@@ -141,8 +141,13 @@ std::unique_ptr<reporter> make_json_reporter(std::ostream& out) {
 }
 
 nlohmann::json row_json(const row& r, const nlohmann::json& answer) {
-  nlohmann::json j = {{"experiment", r.experiment}, {"method", r.method}, {"workers", r.workers},
-                      {"wall_s", r.wall_s},         {"cpu_s", r.cpu_s},   {"speedup", r.speedup}};
+  nlohmann::json j = {{"experiment", r.experiment},
+                      {"method", r.method},
+                      {"workers", r.workers},
+                      {"wall_s", r.wall_s},
+                      {"cpu_s", r.cpu_s},
+                      {"speedup", r.speedup},
+                      {"runs", r.runs}};
   for (const metric& m : r.metrics) j[m.key] = m.value;
   j["answer"] = answer;
   return j;

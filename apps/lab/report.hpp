@@ -59,7 +59,7 @@ class reporter {
 /// A reporter that prints one JSON document to `out` at finish():
 /// {"tool", "cpu_count", "experiments": [{name, summary, size, parameters, notes, answer,
 /// methods, verdict}], "rows": [{experiment, method, workers, wall_s, cpu_s, speedup, <metrics>,
-/// answer}], "total_wall_s"}. `out` must outlive the reporter.
+/// runs, answer}], "total_wall_s"}. `out` must outlive the reporter.
 [[nodiscard]] std::unique_ptr<reporter> make_json_reporter(std::ostream& out);
 
 /// A row as the JSON reporter writes it.

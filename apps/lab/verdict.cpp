@@ -52,10 +52,14 @@ std::string times(double s) {
 
 std::string percent(double fraction) { return fmt::format("{:.0f}%", fraction * 100.0); }
 
-std::string compared_with_sequential(double s) {
-  if (std::abs(s - 1.0) <= same_margin) return fmt::format("as fast as sequential ({:.2f}x)", s);
-  if (s > 1.0) return fmt::format("{} faster than sequential", times(s));
-  return fmt::format("{} slower than sequential", times(1.0 / s));
+// "1.93x faster than sequential (97% of ideal on 2 cores)"; a near tie names its ratio inside
+// the parentheses: "as fast as sequential (0.99x, 99% of ideal on 2 cores)".
+std::string compared_with_sequential(double s, double ideal, std::size_t cores) {
+  std::string share = fmt::format("{} of ideal on {}", percent(s / ideal), plural(cores, "core"));
+  if (std::abs(s - 1.0) <= same_margin)
+    return fmt::format("as fast as sequential ({:.2f}x, {})", s, share);
+  if (s > 1.0) return fmt::format("{} faster than sequential ({})", times(s), share);
+  return fmt::format("{} slower than sequential ({})", times(1.0 / s), share);
 }
 
 double busy_share(const row& r) { return r.wall_s > 0 ? r.cpu_s / r.wall_s : 0.0; }
@@ -83,9 +87,8 @@ std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores) {
     return "CPU-bound: only the sequential run was measured, so there is nothing to compare.";
   const row& at = *at_cores(pool, cores);
   double ideal = static_cast<double>(std::min(at.workers, cores));
-  std::string out = fmt::format("CPU-bound: {} ran {} ({} of ideal on {})",
-                                plural(at.workers, "worker"), compared_with_sequential(at.speedup),
-                                percent(at.speedup / ideal), plural(cores, "core"));
+  std::string out = fmt::format("CPU-bound: {} ran {}", plural(at.workers, "worker"),
+                                compared_with_sequential(at.speedup, ideal, cores));
   out += beyond_cores(pool, at, cores, ", a sign the ranges were unevenly balanced");
   if (at.workers < cores &&
       std::none_of(pool.begin(), pool.end(), [&](const row* r) { return r->workers > at.workers; }))
@@ -156,26 +159,25 @@ std::string files_verdict(std::span<const row> rows, std::size_t cores) {
           times(best.speedup), plural(best.workers, "worker"), percent(busy));
     return fmt::format(
         "Files: threads did not help (best {} with {}): the sequential pass kept a core only {} "
-        "busy, "
-        "waiting for the storage, and the storage was no faster when many threads asked at once.",
+        "busy, waiting for the storage, and the storage was no faster when many threads asked at "
+        "once.",
         times(best.speedup), plural(best.workers, "worker"), percent(busy));
   }
-  if (cpu_limited)
+  if (cpu_limited) {
+    double ideal = static_cast<double>(std::min(at.workers, cores));
     return fmt::format(
-               "Files: CPU-limited (the sequential pass kept one core {} busy: the files came from "
-               "the page "
-               "cache, so the work is syscalls, copying and hashing); {} ran {} ({} of ideal on "
-               "{})",
-               percent(busy), plural(at.workers, "worker"), compared_with_sequential(at.speedup),
-               percent(at.speedup / static_cast<double>(std::min(at.workers, cores))),
-               plural(cores, "core")) +
+               "Files: CPU-limited (the sequential pass kept one core {} busy: the files came "
+               "from the page cache, so the work is syscalls, copying and hashing); {} ran {}",
+               percent(busy), plural(at.workers, "worker"),
+               compared_with_sequential(at.speedup, ideal, cores)) +
            beyond_cores(pool, at, cores, ", because some reads still waited for the storage") + ".";
+  }
   return fmt::format(
       "Files: I/O-limited (the sequential pass kept a core only {} busy, waiting for reads); {} "
-      "ran {} "
-      "because a thread blocked in read() lets the others go on, so threads beyond the {} help.",
-      percent(busy), plural(best.workers, "worker"), compared_with_sequential(best.speedup),
-      plural(cores, "core"));
+      "ran "
+      "{} faster than sequential because a thread blocked in read() lets the others go on, so "
+      "threads beyond the {} help.",
+      percent(busy), plural(best.workers, "worker"), times(best.speedup), plural(cores, "core"));
 }
 
 }  // namespace tandem::lab

@@ -1,0 +1,353 @@
+// The lab's workloads, methods and harness: do the experiments compute the right answers, and do
+// the checks catch wrong ones?
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include "lab/experiment.hpp"
+#include "lab/files.hpp"
+#include "lab/harness.hpp"
+#include "lab/methods.hpp"
+#include "lab/primes.hpp"
+#include "lab/report.hpp"
+#include "lab/sleep.hpp"
+#include "temp_dir.hpp"
+
+namespace tandem::lab {
+namespace {
+
+using testing::temp_dir;
+
+// Independent of trial division: a sieve of Eratosthenes.
+std::uint64_t sieve_count(std::uint64_t limit) {
+  if (limit < 3) return 0;
+  std::vector<bool> composite(limit, false);
+  std::uint64_t count = 0;
+  for (std::uint64_t n = 2; n < limit; ++n) {
+    if (composite[n]) continue;
+    ++count;
+    for (std::uint64_t m = n * n; m < limit; m += n) composite[m] = true;
+  }
+  return count;
+}
+
+answer run_with(const method& m, const workload& w) {
+  auto results = m.run(w);
+  EXPECT_EQ(results.size(), w.task_count());
+  return w.reduce(results);
+}
+
+// ---------------------------------------------------------------- primes
+
+TEST(LabPrimes, IsPrimeOnSmallNumbers) {
+  std::vector<std::uint64_t> primes;
+  for (std::uint64_t n = 0; n < 30; ++n)
+    if (is_prime(n)) primes.push_back(n);
+  EXPECT_EQ(primes, (std::vector<std::uint64_t>{2, 3, 5, 7, 11, 13, 17, 19, 23, 29}));
+  EXPECT_FALSE(is_prime(25));  // an odd square: the d * d <= n bound must include d = 5
+  EXPECT_FALSE(is_prime(999'983ull * 999'983ull));  // a square near the largest divisors
+  EXPECT_TRUE(is_prime(999'983));
+}
+
+TEST(LabPrimes, KnownCounts) {
+  EXPECT_EQ(count_primes(0, 10), 4u);
+  EXPECT_EQ(count_primes(0, 100'000), 9'592u);
+  EXPECT_EQ(count_primes(0, 1'000'000), 78'498u);
+}
+
+TEST(LabPrimes, AgreesWithASieve) {
+  for (std::uint64_t limit : std::vector<std::uint64_t>{0, 1, 2, 3, 4, 97, 98, 65'537, 200'003})
+    EXPECT_EQ(count_primes(0, limit), sieve_count(limit)) << "limit " << limit;
+}
+
+TEST(LabPrimes, RangesTileTheLimitExactly) {
+  for (std::uint64_t limit :
+       std::vector<std::uint64_t>{0, 10, 63, 64, 65, 5'000'000, primes_max_limit}) {
+    std::uint64_t next = 0;
+    for (std::size_t i = 0; i < primes_ranges; ++i) {
+      auto [lo, hi] = primes_range(limit, i);
+      EXPECT_EQ(lo, next) << "limit " << limit << " range " << i;
+      EXPECT_LE(lo, hi);
+      next = hi;
+    }
+    EXPECT_EQ(next, limit);
+  }
+}
+
+TEST(LabPrimes, KnownPrimeCountTable) {
+  EXPECT_EQ(known_prime_count(5'000'000), 348'513u);
+  EXPECT_EQ(known_prime_count(100'000), 9'592u);
+  EXPECT_FALSE(known_prime_count(12'345).has_value());
+}
+
+TEST(LabPrimes, EveryMethodGetsTheSameAnswer) {
+  auto e = make_primes_experiment({.limit = 100'000, .workers = {}});
+  prepared p = e->prepare(2);
+  answer seq = run_with(*make_sequential(), *p.work);
+  EXPECT_EQ(seq.value, 9'592u);
+  EXPECT_EQ(seq.items, primes_ranges);
+  EXPECT_FALSE(p.work->check(seq).has_value());
+  for (std::size_t w : {1u, 2u, 3u, 8u})
+    EXPECT_EQ(run_with(*make_thread_pool(w), *p.work), seq) << w << " workers";
+}
+
+TEST(LabPrimes, CheckRejectsAWrongCount) {
+  auto e = make_primes_experiment({.limit = 100'000, .workers = {}});
+  prepared p = e->prepare(2);
+  answer wrong{.value = 9'591, .items = primes_ranges};
+  auto why = p.work->check(wrong);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("9,592"), std::string::npos) << *why;
+}
+
+TEST(LabPrimes, DefaultPlanIsSequentialThenOneToCores) {
+  auto e = make_primes_experiment();
+  auto ms = e->methods(3);
+  ASSERT_EQ(ms.size(), 4u);
+  EXPECT_EQ(ms[0]->name(), "sequential");
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(ms[i]->name(), "thread_pool");
+    EXPECT_EQ(ms[i]->workers(), i);
+  }
+}
+
+// ---------------------------------------------------------------- files
+
+std::uint64_t xxh3(const std::string& s) { return XXH3_64bits(s.data(), s.size()); }
+
+TEST(LabFiles, HashFileMatchesOneShotXxh3) {
+  temp_dir dir;
+  std::string big(200'000, '\0');  // crosses the 64 KiB read size three times
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  for (const std::string& content : {std::string(), std::string("hello\n"), big}) {
+    auto p = dir.write("f", content);
+    file_hash h = hash_file(p.string());
+    EXPECT_TRUE(h.ok);
+    EXPECT_EQ(h.bytes, content.size());
+    EXPECT_EQ(h.hash, xxh3(content)) << content.size() << " bytes";
+  }
+  EXPECT_FALSE(hash_file((dir.path() / "missing").string()).ok);
+}
+
+TEST(LabFiles, WalkListsRegularFilesOnlyAndNeverFollowsLinks) {
+  temp_dir dir;
+  dir.write("a.txt", "aaa");
+  dir.write("sub/b.txt", "bb");
+  dir.write("sub/deeper/c.txt", "c");
+  std::filesystem::create_symlink(dir.path() / "a.txt", dir.path() / "link-to-file");
+  std::filesystem::create_directory_symlink(dir.path() / "sub", dir.path() / "link-to-dir");
+  ASSERT_EQ(::mkfifo((dir.path() / "fifo").c_str(), 0600), 0);
+
+  file_list list = walk_regular_files(dir.path().string());
+  std::vector<std::string> names;
+  for (const auto& p : list.paths)
+    names.push_back(std::filesystem::relative(p, dir.path()).string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "sub/b.txt", "sub/deeper/c.txt"}));
+  EXPECT_EQ(list.bytes, 6u);
+  EXPECT_EQ(list.symlinks, 2u);
+  EXPECT_EQ(list.others, 1u);  // the FIFO
+  EXPECT_EQ(list.unlistable, 0u);
+}
+
+TEST(LabFiles, MissingOrNonDirectoryRootIsAUsageError) {
+  temp_dir dir;
+  EXPECT_THROW((void)walk_regular_files((dir.path() / "nope").string()), usage_error);
+  EXPECT_THROW((void)walk_regular_files(dir.write("file", "x").string()), usage_error);
+  auto e = make_files_experiment({.dir = (dir.path() / "nope").string(), .workers = {1}});
+  EXPECT_THROW((void)e->prepare(2), usage_error);
+}
+
+TEST(LabFiles, AFileThatVanishesAfterTheWalkIsCountedNotFatal) {
+  temp_dir dir;
+  for (std::size_t i = 0; i < 40; ++i)
+    dir.write(fmt::format("d{}/f{}", i % 3, i), std::string(i * 97, 'x'));
+  file_list list = walk_regular_files(dir.path().string());
+  ASSERT_EQ(list.paths.size(), 40u);
+  std::filesystem::remove(list.paths[7]);  // unreadable from now on, even for root
+  auto w = make_files_workload(list);
+  answer seq = run_with(*make_sequential(), *w);
+  EXPECT_EQ(seq.items, 40u);
+  EXPECT_EQ(seq.failures, 1u);
+  EXPECT_FALSE(w->check(seq).has_value());
+  for (std::size_t n : {1u, 2u, 4u, 32u})
+    EXPECT_EQ(run_with(*make_thread_pool(n), *w), seq) << n << " workers";
+}
+
+TEST(LabFiles, PermissionDeniedIsCountedWhenNotRoot) {
+  temp_dir dir;
+  auto secret = dir.write("secret", "s");
+  dir.write("open", "o");
+  dir.write("locked/inside", "i");
+  ::chmod(secret.c_str(), 0);
+  ::chmod((dir.path() / "locked").c_str(), 0);
+  file_list list = walk_regular_files(dir.path().string());
+  answer a = make_files_workload(list)->reduce(make_sequential()->run(*make_files_workload(list)));
+  if (::geteuid() == 0) {
+    // Root reads mode-000 files and lists mode-000 directories: nothing is unreadable, and the
+    // vanished-file test above covers the counting instead.
+    EXPECT_EQ(a.failures, 0u);
+    EXPECT_EQ(list.unlistable, 0u);
+    EXPECT_EQ(list.paths.size(), 3u);
+  } else {
+    EXPECT_EQ(a.failures, 1u);  // "secret"
+    EXPECT_EQ(list.unlistable, 1u);
+    EXPECT_EQ(list.paths.size(), 2u);
+  }
+}
+
+TEST(LabFiles, CombinedChecksumSeesOrderContentAndFailures) {
+  auto results = [](std::initializer_list<task_result> rs) { return std::vector<task_result>(rs); };
+  std::uint64_t base = combine_file_hashes(results({{.value = 1}, {.value = 2}, {.value = 2}}));
+  EXPECT_NE(combine_file_hashes(results({{.value = 2}, {.value = 1}, {.value = 2}})),
+            base);  // order
+  EXPECT_NE(combine_file_hashes(results({{.value = 1}, {.value = 2}, {.value = 3}})),
+            base);  // content
+  // An unreadable file differs from a readable one whose hash happened to be 0.
+  EXPECT_NE(combine_file_hashes(results({{.value = 0, .failures = 1}, {.value = 2}})),
+            combine_file_hashes(results({{.value = 0}, {.value = 2}})));
+  // Duplicates must not cancel each other, as they would under xor.
+  EXPECT_NE(combine_file_hashes(results({{.value = 5}, {.value = 5}})),
+            combine_file_hashes(results({})));
+}
+
+// ---------------------------------------------------------------- sleep
+
+TEST(LabSleep, EveryTaskRunsOnceUnderEveryMethod) {
+  auto w = make_sleep_workload(30, 1);
+  answer seq = run_with(*make_sequential(), *w);
+  EXPECT_EQ(seq.items, 30u);
+  EXPECT_EQ(seq.value, 30u * 31u / 2u);
+  EXPECT_FALSE(w->check(seq).has_value());
+  for (std::size_t n : {1u, 8u, 64u})
+    EXPECT_EQ(run_with(*make_thread_pool(n), *w), seq) << n << " workers";
+  answer short_one = seq;
+  short_one.value -= 1;
+  EXPECT_TRUE(w->check(short_one).has_value());
+}
+
+TEST(LabSleep, ThreadsOverlapTheWaits) {
+  // 32 waits of 20 ms: 640 ms one at a time, ~20 ms on 32 threads. The bound is loose (8x) so a
+  // sanitizer build on a busy machine still passes; no overlap at all would take 640 ms.
+  auto w = make_sleep_workload(32, 20);
+  measurement seq = measure(*make_sequential(), *w);
+  measurement par = measure(*make_thread_pool(32), *w);
+  EXPECT_GE(seq.wall_s, 0.64);
+  EXPECT_LT(par.wall_s, seq.wall_s / 8);
+}
+
+// ---------------------------------------------------------------- harness
+
+// A reporter that keeps what it is told.
+struct recording_reporter final : reporter {
+  void begin_run(std::size_t) override {}
+  void begin_experiment(const experiment_header& h) override { headers.push_back(h); }
+  void add_row(const row& r, const nlohmann::json&) override { rows.push_back(r); }
+  void end_experiment(const experiment_footer& f) override { footers.push_back(f); }
+  void finish(double) override {}
+  std::vector<experiment_header> headers;
+  std::vector<row> rows;
+  std::vector<experiment_footer> footers;
+};
+
+// A method that loses one task's result: a broken executor the harness must catch.
+struct lossy_method final : method {
+  [[nodiscard]] std::string name() const override { return "lossy"; }
+  [[nodiscard]] std::size_t workers() const override { return 2; }
+  [[nodiscard]] std::vector<task_result> run(const workload& w) const override {
+    auto out = make_sequential()->run(w);
+    out.back() = {};
+    return out;
+  }
+};
+
+// The primes experiment with an extra method appended: how a later layer adds a row.
+struct primes_plus final : experiment {
+  explicit primes_plus(std::unique_ptr<method> (*extra)())
+      : inner(make_primes_experiment({.limit = 10'007, .workers = {2}})), extra_(extra) {}
+  [[nodiscard]] std::string name() const override { return inner->name(); }
+  [[nodiscard]] std::string summary() const override { return inner->summary(); }
+  void add_options(CLI::App& c) override { inner->add_options(c); }
+  [[nodiscard]] prepared prepare(std::size_t cores) override { return inner->prepare(cores); }
+  [[nodiscard]] std::vector<std::unique_ptr<method>> methods(std::size_t cores) const override {
+    auto ms = inner->methods(cores);
+    ms.push_back(extra_());
+    return ms;
+  }
+  [[nodiscard]] std::vector<column> columns() const override { return inner->columns(); }
+  [[nodiscard]] std::vector<metric> metrics(const row& r) const override {
+    return inner->metrics(r);
+  }
+  [[nodiscard]] std::string answer_text(const answer& a) const override {
+    return inner->answer_text(a);
+  }
+  [[nodiscard]] nlohmann::json answer_json(const answer& a) const override {
+    return inner->answer_json(a);
+  }
+  [[nodiscard]] std::string verdict(std::span<const row> rows, std::size_t cores) const override {
+    return inner->verdict(rows, cores);
+  }
+  std::unique_ptr<experiment> inner;
+  std::unique_ptr<method> (*extra_)();
+};
+
+TEST(LabHarness, RunsEveryMethodAndReportsAgreement) {
+  primes_plus e(+[] { return make_thread_pool(3); });
+  recording_reporter out;
+  auto rows = run_experiment(e, 2, out, 2);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(out.rows.size(), 3u);
+  EXPECT_EQ(rows[0].method, "sequential");
+  EXPECT_EQ(rows[0].speedup, 1.0);
+  EXPECT_EQ(rows[2].workers, 3u);
+  for (const row& r : rows) {
+    EXPECT_EQ(r.result.value, count_primes(0, 10'007));
+    EXPECT_EQ(r.runs, 2u);
+    EXPECT_GT(r.wall_s, 0.0);
+    EXPECT_NEAR(r.speedup, rows[0].wall_s / r.wall_s, 1e-9);
+    EXPECT_TRUE(find_metric(r, "efficiency").has_value());
+  }
+  ASSERT_EQ(out.footers.size(), 1u);
+  EXPECT_EQ(out.footers[0].methods, 3u);
+  EXPECT_EQ(out.footers[0].verdict.rfind("CPU-bound: ", 0), 0u) << out.footers[0].verdict;
+  ASSERT_EQ(out.headers.size(), 1u);
+  EXPECT_EQ(out.headers[0].cores, 2u);
+}
+
+TEST(LabHarness, ADisagreeingMethodIsACheckErrorAfterItsRowIsShown) {
+  primes_plus e(+[]() -> std::unique_ptr<method> { return std::make_unique<lossy_method>(); });
+  recording_reporter out;
+  try {
+    (void)run_experiment(e, 2, out, 1);
+    FAIL() << "a lost result went unnoticed";
+  } catch (const check_error& err) {
+    EXPECT_NE(std::string(err.what()).find("disagree"), std::string::npos) << err.what();
+  }
+  ASSERT_EQ(out.rows.size(), 3u);
+  EXPECT_EQ(out.rows.back().method, "lossy");
+  EXPECT_TRUE(out.footers.empty());
+}
+
+TEST(LabHarness, MeasureCountsCpuTimeOfPoolThreads) {
+  auto e = make_primes_experiment({.limit = 300'000, .workers = {}});
+  prepared p = e->prepare(2);
+  measurement seq = measure(*make_sequential(), *p.work);
+  measurement pool = measure(*make_thread_pool(2), *p.work);
+  // The same work costs about the same CPU time wherever it runs; while the pool runs it, the
+  // main thread only waits, so counting the main thread alone would report almost nothing.
+  EXPECT_GT(seq.cpu_s, 0.0);
+  EXPECT_GT(pool.cpu_s, 0.5 * seq.cpu_s);
+}
+
+}  // namespace
+}  // namespace tandem::lab

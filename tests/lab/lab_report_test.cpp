@@ -1,0 +1,247 @@
+// The lab's words and numbers: verdicts from fixed rows, tables, JSON.
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lab/experiment.hpp"
+#include "lab/report.hpp"
+#include "lab/verdict.hpp"
+
+namespace tandem::lab {
+namespace {
+
+// Rows as the harness makes them: speedup relative to the first row.
+std::vector<row> rows_from(
+    const std::vector<std::tuple<const char*, std::size_t, double, double>>& spec) {
+  std::vector<row> out;
+  for (auto [method, workers, wall, cpu] : spec) {
+    row r;
+    r.experiment = "x";
+    r.method = method;
+    r.workers = workers;
+    r.wall_s = wall;
+    r.cpu_s = cpu;
+    r.speedup = out.empty() ? 1.0 : out.front().wall_s / wall;
+    r.result.items = 100;
+    out.push_back(r);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- cpu-bound
+
+TEST(LabVerdict, CpuBoundAtTheCoreCount) {
+  auto rows = rows_from(
+      {{"sequential", 1, 1.00, 1.0}, {"thread_pool", 1, 1.01, 1.0}, {"thread_pool", 2, 0.51, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.96x faster than sequential (98% of ideal on 2 cores).");
+}
+
+TEST(LabVerdict, CpuBoundMoreThreadsThanCoresDidNotHelp) {
+  auto rows = rows_from(
+      {{"sequential", 1, 1.00, 1.0}, {"thread_pool", 2, 0.52, 1.0}, {"thread_pool", 4, 0.53, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.92x faster than sequential (96% of ideal on 2 cores); more "
+            "threads than "
+            "cores did not help (4 workers: 1.89x).");
+}
+
+TEST(LabVerdict, CpuBoundMoreThreadsThanCoresHelped) {
+  auto rows = rows_from(
+      {{"sequential", 1, 1.00, 1.0}, {"thread_pool", 2, 0.70, 1.0}, {"thread_pool", 8, 0.55, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.43x faster than sequential (71% of ideal on 2 cores); more "
+            "threads than "
+            "cores helped further (8 workers: 1.82x), a sign the ranges were unevenly balanced.");
+}
+
+TEST(LabVerdict, CpuBoundSameOrSlowerAndFewerWorkersThanCores) {
+  auto same = rows_from({{"sequential", 1, 1.00, 1.0}, {"thread_pool", 1, 1.01, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(same, 4),
+            "CPU-bound: 1 worker ran as fast as sequential (0.99x, 99% of ideal on 4 cores); 4 "
+            "cores were "
+            "available but at most 1 worker measured.");
+  auto slower = rows_from({{"sequential", 1, 1.00, 1.0}, {"thread_pool", 1, 1.25, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(slower, 1),
+            "CPU-bound: 1 worker ran 1.25x slower than sequential (80% of ideal on 1 core).");
+  auto alone = rows_from({{"sequential", 1, 1.00, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(alone, 2),
+            "CPU-bound: only the sequential run was measured, so there is nothing to compare.");
+}
+
+// ---------------------------------------------------------------- latency-bound
+
+TEST(LabVerdict, LatencyBoundGrowsWithThreads) {
+  auto rows = rows_from({{"sequential", 1, 8.00, 0.01},
+                         {"thread_pool", 8, 1.00, 0.01},
+                         {"thread_pool", 32, 0.26, 0.01},
+                         {"thread_pool", 128, 0.0833, 0.03}});
+  EXPECT_EQ(latency_bound_verdict(rows, 400),
+            "Latency-bound: 128 threads finished 400 waits 96x faster than one at a time (75% of "
+            "the ideal 128x); "
+            "the win grows with threads because waiting costs no CPU (0.03 CPU-s in 0.08 s).");
+}
+
+TEST(LabVerdict, LatencyBoundStopsGrowingWhenThreadsOutnumberWaits) {
+  auto rows = rows_from({{"sequential", 1, 0.80, 0.0},
+                         {"thread_pool", 8, 0.10, 0.0},
+                         {"thread_pool", 40, 0.021, 0.0},
+                         {"thread_pool", 128, 0.022, 0.0}});
+  EXPECT_EQ(latency_bound_verdict(rows, 40),
+            "Latency-bound: 40 threads finished 40 waits 38x faster than one at a time (95% of the "
+            "ideal 40x); the "
+            "win stopped growing at 40 threads because there are only 40 waits to overlap.");
+}
+
+TEST(LabVerdict, LatencyBoundStopsGrowingForOtherReasons) {
+  auto rows = rows_from(
+      {{"sequential", 1, 8.0, 0.0}, {"thread_pool", 8, 1.0, 0.0}, {"thread_pool", 32, 0.95, 0.4}});
+  EXPECT_EQ(latency_bound_verdict(rows, 400),
+            "Latency-bound: 32 threads finished 400 waits 8.42x faster than one at a time (26% of "
+            "the ideal 32x); "
+            "the win stopped growing past 8 threads: starting and waking more threads began to "
+            "cost as much as "
+            "the waits they overlap (0.40 CPU-s in 0.95 s).");
+}
+
+// ---------------------------------------------------------------- files
+
+TEST(LabVerdict, FilesCpuLimited) {
+  auto rows = rows_from({{"sequential", 1, 0.46, 0.46},
+                         {"thread_pool", 2, 0.27, 0.52},
+                         {"thread_pool", 8, 0.27, 0.52},
+                         {"thread_pool", 32, 0.28, 0.53}});
+  EXPECT_EQ(files_verdict(rows, 2),
+            "Files: CPU-limited (the sequential pass kept one core 100% busy: the files came from "
+            "the page cache, "
+            "so the work is syscalls, copying and hashing); 2 workers ran 1.70x faster than "
+            "sequential (85% of "
+            "ideal on 2 cores); more threads than cores did not help (8 workers: 1.70x).");
+}
+
+TEST(LabVerdict, FilesIoLimited) {
+  auto rows = rows_from(
+      {{"sequential", 1, 10.0, 1.0}, {"thread_pool", 2, 5.5, 1.0}, {"thread_pool", 32, 2.0, 1.1}});
+  EXPECT_EQ(files_verdict(rows, 2),
+            "Files: I/O-limited (the sequential pass kept a core only 10% busy, waiting for "
+            "reads); 32 workers ran "
+            "5.00x faster than sequential because a thread blocked in read() lets the others go "
+            "on, so threads "
+            "beyond the 2 cores help.");
+}
+
+TEST(LabVerdict, FilesThreadsDidNotHelp) {
+  auto cpu = rows_from({{"sequential", 1, 1.0, 1.0}, {"thread_pool", 2, 0.98, 1.9}});
+  EXPECT_EQ(files_verdict(cpu, 2).rfind(
+                "Files: threads did not help (best 1.02x with 2 workers): the sequential "
+                "pass kept one core 100% busy",
+                0),
+            0u)
+      << files_verdict(cpu, 2);
+  auto io = rows_from({{"sequential", 1, 1.0, 0.2}, {"thread_pool", 8, 1.0, 0.2}});
+  EXPECT_EQ(files_verdict(io, 2).rfind(
+                "Files: threads did not help (best 1.00x with 8 workers): the sequential "
+                "pass kept a core only 20% busy",
+                0),
+            0u)
+      << files_verdict(io, 2);
+  auto empty = rows_from({{"sequential", 1, 0.001, 0.0}, {"thread_pool", 2, 0.001, 0.0}});
+  for (row& r : empty) r.result.items = 0;
+  EXPECT_EQ(files_verdict(empty, 2),
+            "Files: there were no files to hash, so there is nothing to compare.");
+}
+
+// ---------------------------------------------------------------- formatting and reporters
+
+TEST(LabReport, GroupDigits) {
+  EXPECT_EQ(group_digits(0), "0");
+  EXPECT_EQ(group_digits(999), "999");
+  EXPECT_EQ(group_digits(1000), "1,000");
+  EXPECT_EQ(group_digits(5'000'000), "5,000,000");
+  EXPECT_EQ(group_digits(18'446'744'073'709'551'615ull), "18,446,744,073,709,551,615");
+}
+
+TEST(LabReport, FormatValue) {
+  EXPECT_EQ(format_value(1.934, column_style::ratio), "1.93x");
+  EXPECT_EQ(format_value(0.968, column_style::percent), "97%");
+  EXPECT_EQ(format_value(123456.6, column_style::rate), "123,457");
+  EXPECT_EQ(format_value(2368.46, column_style::decimal), "2368.5");
+  EXPECT_EQ(format_value(std::nan(""), column_style::ratio), "-");
+}
+
+experiment_header header() {
+  return {.name = "demo",
+          .summary = "a demo experiment",
+          .size = "3 things",
+          .parameters = {{"things", 3}},
+          .cores = 2,
+          .notes = {"a note"},
+          .columns = {{"things_per_s", "things/s", column_style::rate}}};
+}
+
+TEST(LabReport, TableIsAlignedAndNamesExperimentCoresAndSize) {
+  std::ostringstream out;
+  auto rep = make_table_reporter(out);
+  rep->begin_run(2);
+  rep->begin_experiment(header());
+  auto rows = rows_from({{"sequential", 1, 1.5, 1.5}, {"thread_pool", 128, 0.0123, 0.01}});
+  rows[0].metrics = {{"things_per_s", 2.0}};
+  rows[1].metrics = {{"things_per_s", 243902.4}};
+  for (const row& r : rows) rep->add_row(r, nullptr);
+  rep->end_experiment(
+      {.answer_text = "3 things", .answer = {}, .methods = 2, .verdict = "Demo: it worked."});
+  rep->finish(12.34);
+  std::string text = out.str();
+  EXPECT_NE(text.find("== demo | 3 things | cpu_count() = 2 =="), std::string::npos) << text;
+  EXPECT_NE(text.find("note: a note"), std::string::npos);
+  EXPECT_NE(text.find("answer: 3 things (all 2 methods agree)"), std::string::npos);
+  EXPECT_NE(text.find("  Demo: it worked.\n"), std::string::npos);
+  EXPECT_NE(text.find("total: 12.3 s"), std::string::npos);
+  // The header and both rows line up: same length, and each value ends where its header ends.
+  std::istringstream lines(text);
+  std::vector<std::string> table;
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("  method", 0) == 0 || l.rfind("  sequential", 0) == 0 ||
+        l.rfind("  thread_pool", 0) == 0)
+      table.push_back(l);
+  ASSERT_EQ(table.size(), 3u) << text;
+  EXPECT_EQ(table[0].size(), table[1].size()) << text;
+  EXPECT_EQ(table[0].size(), table[2].size()) << text;
+  EXPECT_NE(table[2].find("243,902"), std::string::npos) << table[2];
+  EXPECT_NE(table[2].find("121.95x"), std::string::npos) << table[2];
+  EXPECT_EQ(table[0].find("things/s") + std::string("things/s").size(), table[0].size());
+}
+
+TEST(LabReport, JsonDocumentHasRowsExperimentsAndVerdicts) {
+  std::ostringstream out;
+  auto rep = make_json_reporter(out);
+  rep->begin_run(2);
+  rep->begin_experiment(header());
+  auto rows = rows_from({{"sequential", 1, 1.0, 1.0}, {"thread_pool", 2, 0.5, 1.0}});
+  rows[1].metrics = {{"things_per_s", 6.0}};
+  for (const row& r : rows) rep->add_row(r, {{"things", 3}});
+  rep->end_experiment(
+      {.answer_text = "3 things", .answer = {{"things", 3}}, .methods = 2, .verdict = "Demo: ok."});
+  rep->finish(1.5);
+  auto doc = nlohmann::json::parse(out.str());
+  EXPECT_EQ(doc["cpu_count"], 2);
+  EXPECT_EQ(doc["total_wall_s"], 1.5);
+  ASSERT_EQ(doc["rows"].size(), 2u);
+  const auto& r = doc["rows"][1];
+  EXPECT_EQ(r["experiment"], "x");
+  EXPECT_EQ(r["method"], "thread_pool");
+  EXPECT_EQ(r["workers"], 2);
+  EXPECT_EQ(r["wall_s"], 0.5);
+  EXPECT_EQ(r["speedup"], 2.0);
+  EXPECT_EQ(r["things_per_s"], 6.0);
+  EXPECT_EQ(r["answer"]["things"], 3);
+  ASSERT_EQ(doc["experiments"].size(), 1u);
+  EXPECT_EQ(doc["experiments"][0]["verdict"], "Demo: ok.");
+  EXPECT_EQ(doc["experiments"][0]["parameters"]["things"], 3);
+}
+
+}  // namespace
+}  // namespace tandem::lab
