@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "detail/fence.hpp"
 #include "detail/injection_queue.hpp"
 #include "detail/work_stealing_deque.hpp"
 #include "tandem/cpu_count.hpp"
@@ -188,9 +189,12 @@ class scheduler {
         std::this_thread::yield();
         continue;
       }
-      searching = false;
       searching_.fetch_sub(1, std::memory_order_seq_cst);
       park();
+      // Awake again: count as searching at once, so that a burst of submits does not wake the
+      // other sleepers too, and so that finding work chains the next wake-up.
+      spins = 0;
+      searching_.fetch_add(1, std::memory_order_seq_cst);
     }
   }
 
@@ -232,7 +236,7 @@ class scheduler {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     // Pairs with the fence in notify_work(): either the submitter sees us (in sleepers_, or
     // searching_ already dropped), or we see its task in has_work().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_fence();
     if (!has_work() && !stopping_.load(std::memory_order_seq_cst) &&
         !broken_.load(std::memory_order_seq_cst))
       futex_wait(epoch_, e);
@@ -240,7 +244,7 @@ class scheduler {
   }
 
   void notify_work() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_fence();
     if (searching_.load(std::memory_order_relaxed) > 0) return;  // a searcher will find it
     if (sleepers_.load(std::memory_order_relaxed) == 0) return;
     epoch_.fetch_add(1, std::memory_order_release);

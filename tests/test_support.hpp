@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tandem/error.hpp"
@@ -52,6 +53,15 @@ inline int count_entries(const char* dir) {
   }
   return n;
 }
-inline int thread_count() { return count_entries("/proc/self/task"); }
+/// Threads in this process. The first call starts and joins one thread, so that runtime helper
+/// threads started lazily on first thread creation (ThreadSanitizer's) are already counted.
+inline int thread_count() {
+  static const bool warmed = [] {
+    std::thread([] {}).join();
+    return true;
+  }();
+  (void)warmed;
+  return count_entries("/proc/self/task");
+}
 
 }  // namespace tandem::test

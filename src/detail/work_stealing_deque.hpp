@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "detail/fence.hpp"
+
 namespace tandem::detail {
 
 template <class T>
@@ -34,7 +36,6 @@ class work_stealing_deque {
     std::int64_t t = top_.load(std::memory_order_acquire);
     if (b - t > mask_) return false;
     slot(b).store(item, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_release);
     bottom_.store(b + 1, std::memory_order_release);
     return true;
   }
@@ -43,7 +44,7 @@ class work_stealing_deque {
   T pop() noexcept {
     std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     bottom_.store(b, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_fence();
     std::int64_t t = top_.load(std::memory_order_relaxed);
     if (t > b) {  // empty
       bottom_.store(b + 1, std::memory_order_relaxed);
@@ -62,7 +63,7 @@ class work_stealing_deque {
   /// Any thread. Null if empty or if another thief won the race.
   T steal() noexcept {
     std::int64_t t = top_.load(std::memory_order_acquire);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_fence();
     std::int64_t b = bottom_.load(std::memory_order_acquire);
     if (t >= b) return nullptr;
     T item = slot(t).load(std::memory_order_acquire);
