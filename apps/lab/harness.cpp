@@ -1,11 +1,13 @@
 #include "lab/harness.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -23,6 +25,22 @@ double process_cpu_seconds() {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
   };
   return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+// CPU seconds every CPU of the machine spent busy (user, nice, system, irq, softirq, and steal:
+// time the hypervisor gave to someone else) since boot, from /proc/stat; nothing if unreadable.
+std::optional<double> machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  if (!(in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      label != "cpu")
+    return std::nullopt;
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (hz <= 0) return std::nullopt;
+  return static_cast<double>(user + nice + system + irq + softirq + steal) /
+         static_cast<double>(hz);
 }
 
 std::string describe_method(const row& r) {
@@ -56,6 +74,10 @@ std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out,
                         .notes = p.notes,
                         .columns = e.columns()});
   std::vector<row> rows;
+  // Whatever the machine did beyond this process while the methods ran is someone else's load.
+  auto busy0 = machine_busy_seconds();
+  double cpu0 = process_cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
   std::optional<answer> reference;  // the first run of the first (baseline) method
   auto finish_row = [&](row& r) {
     // A run too fast for the clock to see has no meaningful ratio; NaN prints as "-" and null.
@@ -105,10 +127,15 @@ std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out,
     rows.push_back(std::move(r));
   }
   if (rows.empty()) throw check_error(fmt::format("{}: no methods to run", e.name()));
+  std::optional<double> background;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (auto busy1 = machine_busy_seconds(); busy0 && busy1 && wall > 0)
+    background = std::max(0.0, (*busy1 - *busy0 - (process_cpu_seconds() - cpu0)) / wall);
   out.end_experiment({.answer_text = e.answer_text(rows.front().result),
                       .answer = e.answer_json(rows.front().result),
                       .methods = rows.size(),
-                      .verdict = e.verdict(rows, cores)});
+                      .verdict = e.verdict(rows, cores),
+                      .background_cores = background});
   return rows;
 }
 

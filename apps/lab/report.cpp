@@ -24,6 +24,7 @@ class table_reporter final : public reporter {
   explicit table_reporter(std::ostream& out) : out_(out) {}
 
   void begin_run(std::size_t cores) override {
+    cores_ = cores;
     out_ << fmt::format(
         "tandem-lab: cpu_count() = {}. Parallel wall times include starting and joining the pool,\n"
         "as timing Python's `with ThreadPoolExecutor(n) as ex:` does; speedup is relative to the\n"
@@ -71,6 +72,8 @@ class table_reporter final : public reporter {
         "  answer: {} ({} agree)\n", f.answer_text,
         f.methods == 1 ? std::string("1 method") : fmt::format("all {} methods", f.methods));
     out_ << "  " << f.verdict << '\n';
+    if (auto w = background_warning(f.background_cores, cores_); !w.empty())
+      out_ << "  " << w << '\n';
     out_.flush();
   }
 
@@ -81,6 +84,7 @@ class table_reporter final : public reporter {
 
  private:
   std::ostream& out_;
+  std::size_t cores_ = 1;
   std::vector<column> columns_;
   std::vector<std::size_t> widths_;
 };
@@ -114,6 +118,8 @@ class json_reporter final : public reporter {
     current_["answer"] = f.answer;
     current_["methods"] = f.methods;
     current_["verdict"] = f.verdict;
+    current_["background_cores"] =
+        f.background_cores ? nlohmann::json(*f.background_cores) : nlohmann::json();
     doc_["experiments"].push_back(std::move(current_));
     current_ = nlohmann::json();
   }
@@ -162,6 +168,15 @@ std::string group_digits(std::uint64_t n) {
     out += digits[i];
   }
   return out;
+}
+
+std::string background_warning(std::optional<double> background_cores, std::size_t cores) {
+  if (!background_cores || *background_cores < background_warn_cores) return "";
+  return fmt::format(
+      "warning: other processes kept {:.1f} of the {} CPUs busy while this ran, so these timings "
+      "are "
+      "disturbed (speedups read low); rerun on a quiet machine.",
+      *background_cores, cores);
 }
 
 std::string format_value(double v, column_style style) {

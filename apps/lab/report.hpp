@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct experiment_footer {
   nlohmann::json answer;    ///< experiment::answer_json() of the agreed answer
   std::size_t methods = 0;  ///< how many methods ran and agreed
   std::string verdict;      ///< experiment::verdict()
+  /// CPUs' worth of work other processes did while the methods ran (e.g. 0.9 = most of a core),
+  /// from /proc/stat; nothing if it could not be read. Timings are disturbed when this is large.
+  std::optional<double> background_cores;
 };
 
 /// Receives results as they are measured, in this order: begin_run, then per experiment
@@ -58,8 +62,8 @@ class reporter {
 
 /// A reporter that prints one JSON document to `out` at finish():
 /// {"tool", "cpu_count", "experiments": [{name, summary, size, parameters, notes, answer,
-/// methods, verdict}], "rows": [{experiment, method, workers, wall_s, cpu_s, speedup, <metrics>,
-/// runs, answer}], "total_wall_s"}. `out` must outlive the reporter.
+/// methods, verdict, background_cores}], "rows": [{experiment, method, workers, wall_s, cpu_s,
+/// speedup, <metrics>, runs, answer}], "total_wall_s"}. `out` must outlive the reporter.
 [[nodiscard]] std::unique_ptr<reporter> make_json_reporter(std::ostream& out);
 
 /// A row as the JSON reporter writes it.
@@ -67,6 +71,15 @@ class reporter {
 
 /// `n` with its digits grouped in threes: 5000000 -> "5,000,000".
 [[nodiscard]] std::string group_digits(std::uint64_t n);
+
+/// The warning printed under a table when other processes kept at least `background_warn_cores`
+/// CPUs busy during the experiment, or "" when they did not.
+[[nodiscard]] std::string background_warning(std::optional<double> background_cores,
+                                             std::size_t cores);
+
+/// Background load (in CPUs) from which a report warns that timings are disturbed: a tenth of a
+/// core is already a 5% error on a 2-core speedup.
+inline constexpr double background_warn_cores = 0.10;
 
 /// `v` printed in a column's style: ratio "1.93x", percent "97%", rate "12,345", decimal "12.3".
 [[nodiscard]] std::string format_value(double v, column_style style);

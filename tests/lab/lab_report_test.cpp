@@ -156,6 +156,15 @@ TEST(LabVerdict, FilesThreadsDidNotHelp) {
 
 // ---------------------------------------------------------------- formatting and reporters
 
+TEST(LabReport, BackgroundWarningOnlyWhenOthersUsedTheCpus) {
+  EXPECT_EQ(background_warning(std::nullopt, 2), "");
+  EXPECT_EQ(background_warning(0.05, 2), "");
+  EXPECT_EQ(
+      background_warning(1.26, 2),
+      "warning: other processes kept 1.3 of the 2 CPUs busy while this ran, so these timings are "
+      "disturbed (speedups read low); rerun on a quiet machine.");
+}
+
 TEST(LabReport, GroupDigits) {
   EXPECT_EQ(group_digits(0), "0");
   EXPECT_EQ(group_digits(999), "999");
@@ -191,8 +200,11 @@ TEST(LabReport, TableIsAlignedAndNamesExperimentCoresAndSize) {
   rows[0].metrics = {{"things_per_s", 2.0}};
   rows[1].metrics = {{"things_per_s", 243902.4}};
   for (const row& r : rows) rep->add_row(r, nullptr);
-  rep->end_experiment(
-      {.answer_text = "3 things", .answer = {}, .methods = 2, .verdict = "Demo: it worked."});
+  rep->end_experiment({.answer_text = "3 things",
+                       .answer = {},
+                       .methods = 2,
+                       .verdict = "Demo: it worked.",
+                       .background_cores = 0.02});
   rep->finish(12.34);
   std::string text = out.str();
   EXPECT_NE(text.find("== demo | 3 things | cpu_count() = 2 =="), std::string::npos) << text;
@@ -200,6 +212,8 @@ TEST(LabReport, TableIsAlignedAndNamesExperimentCoresAndSize) {
   EXPECT_NE(text.find("answer: 3 things (all 2 methods agree)"), std::string::npos);
   EXPECT_NE(text.find("  Demo: it worked.\n"), std::string::npos);
   EXPECT_NE(text.find("total: 12.3 s"), std::string::npos);
+  EXPECT_EQ(text.find("warning:"), std::string::npos)
+      << "0.02 CPUs of background load is no disturbance";
   // The header and both rows line up: same length, and each value ends where its header ends.
   std::istringstream lines(text);
   std::vector<std::string> table;
@@ -223,8 +237,11 @@ TEST(LabReport, JsonDocumentHasRowsExperimentsAndVerdicts) {
   auto rows = rows_from({{"sequential", 1, 1.0, 1.0}, {"thread_pool", 2, 0.5, 1.0}});
   rows[1].metrics = {{"things_per_s", 6.0}};
   for (const row& r : rows) rep->add_row(r, {{"things", 3}});
-  rep->end_experiment(
-      {.answer_text = "3 things", .answer = {{"things", 3}}, .methods = 2, .verdict = "Demo: ok."});
+  rep->end_experiment({.answer_text = "3 things",
+                       .answer = {{"things", 3}},
+                       .methods = 2,
+                       .verdict = "Demo: ok.",
+                       .background_cores = std::nullopt});
   rep->finish(1.5);
   auto doc = nlohmann::json::parse(out.str());
   EXPECT_EQ(doc["cpu_count"], 2);
@@ -241,6 +258,7 @@ TEST(LabReport, JsonDocumentHasRowsExperimentsAndVerdicts) {
   ASSERT_EQ(doc["experiments"].size(), 1u);
   EXPECT_EQ(doc["experiments"][0]["verdict"], "Demo: ok.");
   EXPECT_EQ(doc["experiments"][0]["parameters"]["things"], 3);
+  EXPECT_TRUE(doc["experiments"][0]["background_cores"].is_null());
 }
 
 }  // namespace
