@@ -14,7 +14,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(dirname "$HERE")"
-BUILD="${1:-$REPO/build/release}"
+BUILD="$(cd "${1:-$REPO/build/release}" && pwd)"  # absolute: run_all.sh changes directory
 PY=/usr/bin/python3  # Debian's: the table needs only its standard library
 REPS=${REPS:-3}
 CXX_REPS=${CXX_REPS:-$((REPS > 3 ? REPS : 3))}

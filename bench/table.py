@@ -164,6 +164,13 @@ def main():
       f"interleaving) and of the Python runs, min–max in brackets, all in this one sitting.")
     if not have_py:
         p(f"- **No Python column**: {a.python_note or 'not run'}.")
+    if have_py and not py_ok:
+        p(f"- **The Python peers produced no result** (see {os.path.dirname(a.python)}): "
+          f"the Python column is empty.")
+    busy = [ctx["load_avg"][0] for ctx in (pool_ctx, primes_ctx) if ctx.get("load_avg")]
+    if busy and max(busy) > 1.0:
+        p(f"- Other processes were running (1-minute load average up to {max(busy):.2f} on "
+          f"{m['cpu_count']} cores when the C++ runs started): expect noise, trust only ratios.")
     # A sitting where no 2-thread W6 run got near 2 cores, or the sequential run lost its core,
     # had another process on the CPU: say so rather than let its speedups pass for the library's.
     par_cores = [med(primes[k]["cores"]) for k in W6_PARALLEL if primes.get(k, {}).get("cores")]
