@@ -67,6 +67,7 @@ class scheduler {
     if (current == this) {
       if (stopping_.load(std::memory_order_relaxed)) reject(task);
       if (current_worker->deque.push(task)) {
+        store_load_fence();  // the deque's push is a plain store; see notify_work()
         notify_work();
         return;
       }
@@ -234,8 +235,8 @@ class scheduler {
   void park() noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    // Pairs with the fence in notify_work(): either the submitter sees us (in sleepers_, or
-    // searching_ already dropped), or we see its task in has_work().
+    // Pairs with the barrier before notify_work(): either the submitter sees us (in sleepers_,
+    // or searching_ already dropped), or we see its task in has_work().
     store_load_fence();
     if (!has_work() && !stopping_.load(std::memory_order_seq_cst) &&
         !broken_.load(std::memory_order_seq_cst))
@@ -243,10 +244,13 @@ class scheduler {
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
+  // Wakes a parked worker if nobody is searching. Precondition: the caller published its work
+  // and then did a full store->load barrier: the injection queue's seq_cst claim, a seq_cst RMW,
+  // or store_load_fence(). With the worker's seq_cst register-then-recheck in park(), either we
+  // see the worker (searching or asleep) or the worker sees the work.
   void notify_work() noexcept {
-    store_load_fence();
-    if (searching_.load(std::memory_order_relaxed) > 0) return;  // a searcher will find it
-    if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    if (searching_.load(std::memory_order_seq_cst) > 0) return;  // a searcher will find it
+    if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
     epoch_.fetch_add(1, std::memory_order_release);
     futex_wake(epoch_, 1);
   }

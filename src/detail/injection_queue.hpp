@@ -39,7 +39,10 @@ class injection_queue {
       std::size_t seq = s.seq.load(std::memory_order_acquire);
       auto diff = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
       if (diff == 0) {
-        if (enqueue_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        // seq_cst: this claim is also the "store" half of the scheduler's park/notify handshake,
+        // so a submit needs no separate fence (on x86 the locked CAS is a full barrier anyway).
+        if (enqueue_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) {
           s.item.store(item, std::memory_order_relaxed);
           s.seq.store(pos + 1, std::memory_order_release);
           return push_result::ok;
@@ -81,7 +84,7 @@ class injection_queue {
 
   /// Items claimed by producers and not yet taken by consumers (racy; exact once quiescent).
   [[nodiscard]] std::size_t size() const noexcept {
-    std::size_t e = enqueue_.load(std::memory_order_acquire) & ~closed_bit;
+    std::size_t e = enqueue_.load(std::memory_order_seq_cst) & ~closed_bit;
     std::size_t d = dequeue_.load(std::memory_order_acquire);
     return e > d ? e - d : 0;
   }
