@@ -59,6 +59,7 @@ int run(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, experiment*>> commands;
   for (auto& e : experiments) {
     CLI::App* sub = app.add_subcommand(e->name(), e->summary());
+    sub->footer("");  // CLI11 copies the parent's footer into subcommands; theirs is the summary
     e->add_options(*sub);
     commands.emplace_back(sub, e.get());
   }

@@ -16,7 +16,7 @@ namespace tandem::lab {
 /// Runs the tasks on a fresh `tandem::thread_pool` of `workers` threads through `pool.map`, with
 /// the workload's chunksize. The pool is started and joined inside run(), so both are timed.
 /// name() is "thread_pool".
-/// Precondition: workers >= 1.
+/// Errors: std::invalid_argument if `workers` is 0 (the pool would pick cpu_count() silently).
 [[nodiscard]] std::unique_ptr<method> make_thread_pool(std::size_t workers);
 
 }  // namespace tandem::lab

@@ -23,17 +23,21 @@ class table_reporter final : public reporter {
  public:
   explicit table_reporter(std::ostream& out) : out_(out) {}
 
-  void begin_run(std::size_t cores) override {
-    cores_ = cores;
-    out_ << fmt::format(
-        "tandem-lab: cpu_count() = {}. Parallel wall times include starting and joining the pool,\n"
-        "as timing Python's `with ThreadPoolExecutor(n) as ex:` does; speedup is relative to the\n"
-        "sequential row; cpu s is user + system CPU time of the whole process during the run.\n",
-        cores);
-    out_.flush();
-  }
+  // The preamble waits for the first experiment, so an error in preparing it (a missing
+  // directory) is all the user sees.
+  void begin_run(std::size_t cores) override { cores_ = cores; }
 
   void begin_experiment(const experiment_header& h) override {
+    if (!preamble_done_) {
+      preamble_done_ = true;
+      out_ << fmt::format(
+          "tandem-lab: cpu_count() = {}. Parallel wall times include starting and joining the "
+          "pool,\n"
+          "as timing Python's `with ThreadPoolExecutor(n) as ex:` does; speedup is relative to "
+          "the\n"
+          "sequential row; cpu s is user + system CPU time of the whole process during the run.\n",
+          cores_);
+    }
     columns_ = h.columns;
     out_ << fmt::format("\n== {} | {} | cpu_count() = {} ==\n", h.name, h.size, h.cores);
     out_ << "   " << h.summary << '\n';
@@ -85,6 +89,7 @@ class table_reporter final : public reporter {
  private:
   std::ostream& out_;
   std::size_t cores_ = 1;
+  bool preamble_done_ = false;
   std::vector<column> columns_;
   std::vector<std::size_t> widths_;
 };

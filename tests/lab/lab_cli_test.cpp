@@ -175,6 +175,7 @@ TEST(LabCli, MissingDirectoryIsExitStatus2) {
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.err.find("directory not found"), std::string::npos) << o.err;
   EXPECT_NE(o.err.find("does-not-exist"), std::string::npos) << o.err;
+  EXPECT_EQ(o.out, "") << "an error before any experiment ran prints nothing to stdout";
 }
 
 TEST(LabCli, BadArgumentsAreExitStatus2) {
