@@ -95,7 +95,10 @@ def ratio(a, b):
 
 
 def fx(v):
-    return "n/a" if v is None else f"{v:.2f}x"
+    """A ratio with as many digits as mean something: 0.94x, 12.3x, 27,206x."""
+    if v is None:
+        return "n/a"
+    return f"{v:,.0f}x" if v >= 100 else f"{v:.1f}x" if v >= 10 else f"{v:.2f}x"
 
 
 def pct(v):
