@@ -178,9 +178,8 @@ std::string group_digits(std::uint64_t n) {
 std::string background_warning(std::optional<double> background_cores, std::size_t cores) {
   if (!background_cores || *background_cores < background_warn_cores) return "";
   return fmt::format(
-      "warning: other processes kept {:.1f} of the {} CPUs busy while this ran, so these timings "
-      "are "
-      "disturbed (speedups read low); rerun on a quiet machine.",
+      "warning: other processes kept {:.1f} of the {} CPUs busy while this ran, so the timings "
+      "that need the CPUs (and the verdict above) reflect that load; rerun on a quiet machine.",
       *background_cores, cores);
 }
 

@@ -161,8 +161,8 @@ TEST(LabReport, BackgroundWarningOnlyWhenOthersUsedTheCpus) {
   EXPECT_EQ(background_warning(0.05, 2), "");
   EXPECT_EQ(
       background_warning(1.26, 2),
-      "warning: other processes kept 1.3 of the 2 CPUs busy while this ran, so these timings are "
-      "disturbed (speedups read low); rerun on a quiet machine.");
+      "warning: other processes kept 1.3 of the 2 CPUs busy while this ran, so the timings that "
+      "need the CPUs (and the verdict above) reflect that load; rerun on a quiet machine.");
 }
 
 TEST(LabReport, GroupDigits) {
