@@ -172,7 +172,9 @@ class scheduler {
       if (state_base* t = find_work(w)) {
         if (searching) {
           searching = false;
-          if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && has_work()) notify_work();
+          if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+              sleepers_.load(std::memory_order_seq_cst) > 0 && has_work())
+            notify_work();
         }
         run(t);
         continue;
@@ -253,8 +255,10 @@ class scheduler {
   // or store_load_fence(). With the worker's seq_cst register-then-recheck in park(), either we
   // see the worker (searching or asleep) or the worker sees the work.
   void notify_work() noexcept {
-    if (searching_.load(std::memory_order_seq_cst) > 0) return;  // a searcher will find it
+    // sleepers_ first: it changes only when a worker parks, so in a busy pool this read hits a
+    // shared cache line, while searching_ changes with every task a searcher finds.
     if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+    if (searching_.load(std::memory_order_seq_cst) > 0) return;  // a searcher will find it
     epoch_.fetch_add(1, std::memory_order_release);
     futex_wake(epoch_, 1);
   }

@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "tandem/detail/state_alloc.hpp"
 #include "tandem/error.hpp"
 
 namespace tandem::detail {
@@ -55,6 +56,11 @@ class state_base {
  public:
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
+
+  /// States live in per-thread block caches (state_alloc.hpp); `delete this` in release() passes
+  /// the dynamic type's size through the virtual destructor.
+  static void* operator new(std::size_t bytes) { return state_alloc(bytes); }
+  static void operator delete(void* p, std::size_t bytes) noexcept { state_free(p, bytes); }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Drops one reference; the last one deletes the state.
