@@ -25,11 +25,13 @@
 #include <vector>
 
 #include "check.hpp"
+#include "load_probe.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace {
 
 using tandem_bench::check_equal;
+using tandem_bench::load_probe;
 
 constexpr int w1_tasks = 200'000;    // WORKLOADS.md W1
 constexpr int w2_items = 1'000'000;  // WORKLOADS.md W2
@@ -44,6 +46,7 @@ constexpr std::size_t workers = 2;
 /// (TBB frees its tasks inside wait() as well).
 void w1_tandem_submit(benchmark::State& state) {
   tandem::thread_pool pool({.max_workers = workers});
+  const load_probe probe;
   for (auto _ : state) {
     std::vector<tandem::future<int>> v;
     v.reserve(w1_tasks);
@@ -53,6 +56,7 @@ void w1_tandem_submit(benchmark::State& state) {
     check_equal("W1/tandem_submit", sum, w1_sum);
     benchmark::DoNotOptimize(sum);
   }
+  probe.report(state);
   state.SetItemsProcessed(state.iterations() * w1_tasks);
 }
 
@@ -62,6 +66,7 @@ void w1_tandem_submit(benchmark::State& state) {
 void w1_tbb_task_group(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(workers));
   std::vector<int> out(w1_tasks);
+  const load_probe probe;
   for (auto _ : state) {
     state.PauseTiming();
     std::fill(out.begin(), out.end(), 0);
@@ -76,6 +81,7 @@ void w1_tbb_task_group(benchmark::State& state) {
     check_equal("W1/tbb_task_group", sum, w1_sum);
     benchmark::DoNotOptimize(sum);
   }
+  probe.report(state);
   state.SetItemsProcessed(state.iterations() * w1_tasks);
 }
 
@@ -83,6 +89,7 @@ void w1_tbb_task_group(benchmark::State& state) {
 /// chunking), consuming every result as the range yields it.
 void w2_tandem_map(benchmark::State& state) {
   tandem::thread_pool pool({.max_workers = workers});
+  const load_probe probe;
   for (auto _ : state) {
     long long sum = 0;
     for (long r :
@@ -91,6 +98,7 @@ void w2_tandem_map(benchmark::State& state) {
     check_equal("W2/tandem_map", sum, w2_sum);
     benchmark::DoNotOptimize(sum);
   }
+  probe.report(state);
   state.SetItemsProcessed(state.iterations() * w2_items);
 }
 
@@ -101,6 +109,7 @@ void w2_tandem_map(benchmark::State& state) {
 void w2_tbb_parallel_for(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(workers));
   std::vector<long> out(w2_items);
+  const load_probe probe;
   for (auto _ : state) {
     state.PauseTiming();
     std::fill(out.begin(), out.end(), 0L);
@@ -116,6 +125,7 @@ void w2_tbb_parallel_for(benchmark::State& state) {
     check_equal("W2/tbb_parallel_for", sum, w2_sum);
     benchmark::DoNotOptimize(sum);
   }
+  probe.report(state);
   state.SetItemsProcessed(state.iterations() * w2_items);
 }
 
@@ -123,6 +133,7 @@ void w2_tbb_parallel_for(benchmark::State& state) {
 /// how much of W2 is scheduling overhead (the work itself is about a nanosecond an item).
 void w2_sequential_loop(benchmark::State& state) {
   std::vector<long> out(w2_items);
+  const load_probe probe;
   for (auto _ : state) {
     for (int i = 0; i < w2_items; ++i) out[static_cast<std::size_t>(i)] = static_cast<long>(i) * 2;
     benchmark::ClobberMemory();
@@ -130,6 +141,7 @@ void w2_sequential_loop(benchmark::State& state) {
     check_equal("W2/sequential_loop", sum, w2_sum);
     benchmark::DoNotOptimize(sum);
   }
+  probe.report(state);
   state.SetItemsProcessed(state.iterations() * w2_items);
 }
 

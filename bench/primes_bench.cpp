@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "load_probe.hpp"
 #include "primes.hpp"
 #include "tandem/thread_pool.hpp"
 
@@ -32,6 +33,7 @@ namespace {
 
 using tandem_bench::check_equal;
 using tandem_bench::count_primes;
+using tandem_bench::load_probe;
 using tandem_bench::prime_range;
 
 constexpr std::uint64_t default_limit = 5'000'000;   // WORKLOADS.md W6
@@ -45,16 +47,19 @@ long long expected = 0;
 
 /// W6 sequential: the 64 ranges one after another on the calling thread.
 void w6_sequential(benchmark::State& state) {
+  const load_probe probe;
   for (auto _ : state) {
     std::size_t c = 0;
     for (const prime_range& r : ranges) c += count_primes(r);
     check_equal("W6/sequential", static_cast<long long>(c), expected);
   }
+  probe.report(state);
 }
 
 /// W6 on tandem: pool.map over the 64 ranges with chunksize 1 (one range per task), as the Python
 /// peer's Pool.map(count_range, ranges, chunksize=1).
 void w6_tandem_map(benchmark::State& state) {
+  const load_probe probe;
   for (auto _ : state) {
     tandem::thread_pool pool({.max_workers = workers});
     std::size_t c = 0;
@@ -63,10 +68,12 @@ void w6_tandem_map(benchmark::State& state) {
       c += n;
     check_equal("W6/tandem_map", static_cast<long long>(c), expected);
   }
+  probe.report(state);
 }
 
 /// W6 on tandem, the other way a user would write it: one submit() per range, then get() each.
 void w6_tandem_submit(benchmark::State& state) {
+  const load_probe probe;
   for (auto _ : state) {
     tandem::thread_pool pool({.max_workers = workers});
     std::vector<tandem::future<std::size_t>> futs;
@@ -77,11 +84,13 @@ void w6_tandem_submit(benchmark::State& state) {
     for (const auto& f : futs) c += f.get();
     check_equal("W6/tandem_submit", static_cast<long long>(c), expected);
   }
+  probe.report(state);
 }
 
 /// W6 on oneTBB: parallel_for over the 64 ranges, grainsize 1 with simple_partitioner (exactly one
 /// range per task, like chunksize 1), in an arena of 2 (the calling thread + 1 TBB worker).
 void w6_tbb_parallel_for(benchmark::State& state) {
+  const load_probe probe;
   for (auto _ : state) {
     tbb::task_arena arena(static_cast<int>(workers));
     std::vector<std::size_t> counts(ranges.size());
@@ -96,6 +105,7 @@ void w6_tbb_parallel_for(benchmark::State& state) {
     std::size_t c = std::accumulate(counts.begin(), counts.end(), std::size_t{0});
     check_equal("W6/tbb_parallel_for", static_cast<long long>(c), expected);
   }
+  probe.report(state);
 }
 
 // Names are what table.py looks up: keep them in step with bench/table.py.

@@ -35,6 +35,11 @@ for exe in tandem_pool_bench tandem_primes_bench; do
   fi
 done
 mkdir -p "$RAW"
+# What is measured is the working tree as built; note uncommitted library changes.
+COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no -- include src 2>/dev/null)" ]; then
+  COMMIT="$COMMIT (library sources modified in the working tree)"
+fi
 
 # Random interleaving runs the repetitions of different benchmarks in a shuffled order, so a noisy
 # moment on the machine spreads over every system instead of landing on one of them.
@@ -64,7 +69,7 @@ else
   fi
 fi
 
-"$PY" "$HERE/table.py" --pool "$RAW/pool.json" --primes "$RAW/primes.json" --repo "$REPO" \
+"$PY" "$HERE/table.py" --pool "$RAW/pool.json" --primes "$RAW/primes.json" --commit "$COMMIT" \
   "${PY_ARGS[@]}" > "$OUT/results-$STAMP.md"
 cat "$OUT/results-$STAMP.md"
 log "saved $OUT/results-$STAMP.md (inputs in $RAW)"

@@ -21,12 +21,16 @@ W1_VS_TBB = 1.5  # W1 tasks/s >= 1.5 x oneTBB task_group
 W1_VS_PY = 100.0  # W1 tasks/s >= 100 x ThreadPoolExecutor
 W2_VS_TBB = 1.0  # W2 items/s >= oneTBB parallel_for (results consumed)
 W6_TOLERANCE_PCT = 2.0  # W6 2-worker speedup no more than 2% below oneTBB's
-W6_PARALLEL = ("W6/tandem_map", "W6/tandem_submit", "W6/tbb_parallel_for")
+# A repetition is "quiet" when other processes used less than this many cores during it
+# (/proc/stat counts 10 ms ticks, so a few hundredths of a core is noise).
+QUIET_OTHERS = 0.1
+# The table warns about a benchmark whose median repetition had other processes on this many cores.
+BUSY_OTHERS = 0.25
 
 
 def gbench_runs(path):
-    """{"W1/tandem_submit": {"secs": [...], "rate": [...], "cores": [...], "error": str|None}, ...} from the
-    individual repetitions (run_type "iteration") of a Google Benchmark JSON file."""
+    """{"W1/tandem_submit": {"secs", "rate", "cores", "others", "quiet_secs": [...], "error": str|None}}
+    from the individual repetitions (run_type "iteration") of a Google Benchmark JSON file."""
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     doc = json.load(open(path))
     out = {}
@@ -34,7 +38,8 @@ def gbench_runs(path):
         if b.get("run_type") != "iteration":
             continue
         key = "/".join(b["run_name"].split("/")[:2])  # drop "/iterations:1/real_time"
-        r = out.setdefault(key, {"secs": [], "rate": [], "cores": [], "error": None})
+        r = out.setdefault(key, {"secs": [], "rate": [], "cores": [], "others": [], "quiet_secs": [],
+                                 "error": None})
         if b.get("error_occurred"):
             r["error"] = b.get("error_message", "error")
             continue
@@ -43,6 +48,11 @@ def gbench_runs(path):
         r["cores"].append(b["cpu_time"] / b["real_time"] if b["real_time"] else 0.0)
         if "items_per_second" in b:
             r["rate"].append(b["items_per_second"])
+        # others_cpu (bench/load_probe.hpp): cores other processes used during this repetition.
+        if "others_cpu" in b:
+            r["others"].append(b["others_cpu"])
+            if b["others_cpu"] < QUIET_OTHERS:
+                r["quiet_secs"].append(r["secs"][-1])
     return doc["context"], out
 
 
@@ -112,17 +122,22 @@ def shell(cmd, cwd=None):
         return ""
 
 
-def machine(repo):
-    cpu = shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip() or platform.processor()
+def commit_of(repo):
+    """The checkout's short commit, noting uncommitted library changes (what was measured)."""
     commit = shell("git rev-parse --short HEAD", repo)
     dirty = shell("git status --porcelain --untracked-files=no -- include src", repo)
+    return commit + (" (library sources modified in the working tree)" if dirty else "")
+
+
+def machine(repo, commit):
+    cpu = shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip() or platform.processor()
     return {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
         "kernel": platform.release(),
         "compiler": shell("c++ --version | head -1"),
         "python": platform.python_version(),
-        "commit": commit + (" (library sources modified in the working tree)" if dirty else ""),
+        "commit": commit or commit_of(repo),
     }
 
 
@@ -133,13 +148,14 @@ def main():
     ap.add_argument("--python", help="the Python peers' raw.jsonl (omit: no Python column)")
     ap.add_argument("--python-note", default="", help="why there is no Python column")
     ap.add_argument("--repo", default=".", help="the tandem checkout (for the commit)")
+    ap.add_argument("--commit", help="the commit measured (run.sh records it before the runs)")
     a = ap.parse_args()
 
     pool_ctx, pool = gbench_runs(a.pool)
     primes_ctx, primes = gbench_runs(a.primes)
     py_ok, py_bad = python_runs(a.python) if a.python else ({}, {})
     have_py = a.python is not None
-    m = machine(a.repo)
+    m = machine(a.repo, a.commit)
     limit = int(primes_ctx.get("w6_limit", "5000000"))
     expected = int(primes_ctx.get("w6_expected_primes", "0"))
     reps = max((len(r["secs"]) for r in list(pool.values()) + list(primes.values())), default=0)
@@ -154,8 +170,12 @@ def main():
         return [r[field] for r in py_ok.get(label, []) if isinstance(r.get(field), (int, float))]
 
     p = print
-    now = datetime.datetime.now().astimezone()
-    p(f"# tandem benchmarks: W1, W2, W6 beside oneTBB and Python ({now:%Y-%m-%d %H:%M %Z})")
+    # The sitting's date: when the C++ runs started (Google Benchmark records it).
+    try:
+        when = datetime.datetime.fromisoformat(pool_ctx["date"])
+    except (KeyError, ValueError):
+        when = datetime.datetime.now().astimezone()
+    p(f"# tandem benchmarks: W1, W2, W6 beside oneTBB and Python ({when:%Y-%m-%d %H:%M %Z})")
     p()
     p(f"- Machine: {m['cpu']}, cpu_count {m['cpu_count']}, Linux {m['kernel']}; "
       f"load average at the start of the C++ runs: "
@@ -174,14 +194,14 @@ def main():
     if busy and max(busy) > 1.0:
         p(f"- Other processes were running (1-minute load average up to {max(busy):.2f} on "
           f"{m['cpu_count']} cores when the C++ runs started): expect noise, trust only ratios.")
-    # A sitting where no 2-thread W6 run got near 2 cores, or the sequential run lost its core,
-    # had another process on the CPU: say so rather than let its speedups pass for the library's.
-    par_cores = [med(primes[k]["cores"]) for k in W6_PARALLEL if primes.get(k, {}).get("cores")]
-    seq_cores = med(primes.get("W6/sequential", {}).get("cores", []))
-    if (par_cores and max(par_cores) < 1.5) or (seq_cores is not None and seq_cores < 0.9):
-        p(f"- **Warning: the machine was shared during this run** (W6 cores busy: sequential "
-          f"{seq_cores or 0:.2f}, 2-thread runs at most {max(par_cores or [0]):.2f}); "
-          f"the W6 speedups say more about the other load than about tandem or oneTBB.")
+    # Benchmarks whose typical repetition shared the CPU with other processes: say so rather
+    # than let those figures pass for the library's.
+    shared = [f"{k} {med(r['others']):.2f}" for runs in (pool, primes) for k, r in sorted(runs.items())
+              if r["others"] and med(r["others"]) >= BUSY_OTHERS]
+    if shared:
+        p(f"- **Warning: other processes used the CPU during these benchmarks** (cores, median "
+          f"repetition): {', '.join(shared)}. Those figures describe the other load as much as "
+          f"the library; see the quiet-run figures below.")
     p()
 
     # ------------------------------------------------------------------ the side-by-side table
@@ -191,6 +211,15 @@ def main():
     sp_t = ratio(med(seq), med(tm))
     sp_ts = ratio(med(seq), med(ts))
     sp_b = ratio(med(seq), med(tb))
+
+    def quiet(key):
+        return primes.get(key, {}).get("quiet_secs", [])
+
+    # From the quiet repetitions only (no other process on the CPU): what each system does when
+    # the machine leaves it alone.
+    qseq = med(quiet("W6/sequential"))
+    q_t, q_ts, q_b = (ratio(qseq, med(quiet(k))) for k in
+                      ("W6/tandem_map", "W6/tandem_submit", "W6/tbb_parallel_for"))
     py_thr, py_mp = med(py("W6", "speedup_threads2")), med(py("W6", "speedup_mp_pool2"))
     py_best_name, py_best = max((("mp.Pool(2)", py_mp), ("ThreadPoolExecutor(2)", py_thr)),
                                 key=lambda kv: -1 if kv[1] is None else kv[1])
@@ -233,6 +262,10 @@ def main():
         for label in ("W1", "W2", "W6"):
             if py_bad.get(label):
                 p(f"\nPython {label}: {len(py_bad[label])} failed run(s): {' / '.join(py_bad[label])[:400]}")
+        if py_mp is not None and py_mp < 1.5:
+            p(f"\nPython W6: multiprocessing.Pool(2) got {fx(py_mp)} where 2 free cores give about "
+              f"1.9x: its runs most likely shared the CPU with other processes, so the Python W6 "
+              f"comparison says little in this sitting.")
         py_primes = {r.get("primes") for r in py_ok.get("W6", [])}
         py_limits = {r.get("limit") for r in py_ok.get("W6", [])}
         if py_ok.get("W6") and (py_limits != {limit} or py_primes != {expected}):
@@ -261,23 +294,27 @@ def main():
     p()
     p("## Every C++ benchmark (median (min–max) of the repetitions)")
     p()
-    p("| benchmark | wall per iteration | rate | cores busy (process CPU / wall) | note |")
-    p("|---|---|---|---|---|")
+    p("| benchmark | wall per iteration | rate | cores busy | other processes (cores) | quiet runs | note |")
+    p("|---|---|---|---|---|---|---|")
     notes = {
         "W2/sequential_loop": "reference: one thread, no pool",
-        "W6/tandem_submit": f"one submit() per range; speedup {fx(sp_ts)}",
-        "W6/tandem_map": f"map, chunksize 1; speedup {fx(sp_t)}",
-        "W6/tbb_parallel_for": f"simple_partitioner, grainsize 1; speedup {fx(sp_b)}",
+        "W6/tandem_submit": f"one submit() per range; speedup {fx(sp_ts)}, quiet runs {fx(q_ts)}",
+        "W6/tandem_map": f"map, chunksize 1; speedup {fx(sp_t)}, quiet runs {fx(q_t)}",
+        "W6/tbb_parallel_for": f"simple_partitioner, grainsize 1; speedup {fx(sp_b)}, quiet runs {fx(q_b)}",
     }
     for runs in (pool, primes):
         for key, r in sorted(runs.items()):  # random interleaving scrambles the JSON order
             note = ("FAILED: " + r["error"]) if r["error"] else notes.get(key, "")
             p(f"| {key} | {spread(r['secs'], secs)} | {spread(r['rate'], lambda v: si(v, '/s'))} "
-              f"| {spread(r['cores'], lambda v: f'{v:.2f}')} | {note} |")
+              f"| {spread(r['cores'], lambda v: f'{v:.2f}')} | {spread(r['others'], lambda v: f'{v:.2f}')} "
+              f"| {len(r['quiet_secs'])}/{len(r['secs'])} | {note} |")
     p()
-    p("Cores busy: about 1.0 for a sequential run and up to 2.0 for a 2-thread run on this 2-core "
-      "machine; spinning idle workers count as busy. A sequential figure well under 1.0 means "
-      "another process had the CPU during that run.")
+    p("Cores busy = this process's CPU time / wall time: about 1.0 for a sequential run, up to 2.0 "
+      "for a 2-thread run on 2 cores (spinning idle workers count as busy). Other processes = the "
+      "machine's busy CPU time minus ours, per wall second, from /proc/stat (10 ms ticks). A quiet "
+      f"run is one where other processes used under {QUIET_OTHERS} core; 'quiet runs' speedups use "
+      "only those. A slow run with other processes near 0 would be the library's own doing; a slow "
+      "run with other processes near 1 core is the machine.")
     if pool_ctx.get("library_build_type") == "debug":
         p()
         p("Debian's libbenchmark is built without NDEBUG (its 'Library was built as DEBUG' warning); "
