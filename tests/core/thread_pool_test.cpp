@@ -26,6 +26,15 @@ struct gate {
   std::latch open_{1};
   void wait() { open_.wait(); }
   void open() { open_.count_down(); }
+  /// Submits a task that holds one worker until open(), and returns once it is running.
+  void occupy(thread_pool& pool) {
+    std::latch running(1);
+    pool.submit([this, &running] {
+      running.count_down();
+      wait();
+    });
+    running.wait();
+  }
 };
 std::string thread_name() {
   char buf[32] = {};
@@ -260,12 +269,7 @@ TEST(ThreadPool, AWorkerOverflowingItsDequeRunsTasksInline) {
 TEST(ThreadPool, AProducerThatOutrunsTheWorkersIsBounded) {
   thread_pool pool({.max_workers = 1, .max_queued = 16});
   gate g;
-  std::latch busy(1);
-  pool.submit([&] {
-    busy.count_down();
-    g.wait();
-  });
-  busy.wait();
+  g.occupy(pool);
   std::atomic<int> submitted{0};
   std::thread producer([&] {
     for (int i = 0; i < 1000; ++i) {
@@ -309,12 +313,7 @@ TEST(ThreadPool, CancelledWorkReleasesItsCapturesAtShutdown) {
   {
     thread_pool pool({.max_workers = 1});
     gate g;
-    std::latch busy(1);
-    auto blocker = pool.submit([&] {
-      busy.count_down();
-      g.wait();
-    });
-    busy.wait();
+    g.occupy(pool);
     auto queued = pool.submit([t = std::move(token)] { return *t; });
     pool.shutdown(false, true);
     EXPECT_TRUE(queued.cancelled());
@@ -326,12 +325,7 @@ TEST(ThreadPool, CancelledWorkReleasesItsCapturesAtShutdown) {
 TEST(ThreadPool, ACancelledQueuedTaskNeverRuns) {
   thread_pool pool({.max_workers = 1});
   gate g;
-  std::latch busy(1);
-  pool.submit([&] {
-    busy.count_down();
-    g.wait();
-  });
-  busy.wait();
+  g.occupy(pool);
   std::atomic<bool> ran{false};
   auto f = pool.submit([&] { ran = true; });
   EXPECT_TRUE(f.cancel());
