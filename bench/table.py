@@ -254,7 +254,8 @@ def main():
         f"{spread(py('W6', 'mp_pool2_s'), secs)} mp.Pool; {spread(py('W6', 'threads2_s'), secs)} threads", "")
     row("W6 2-worker speedup (ideal 2.0)", "seq/par",
         fx(sp_t), fx(sp_b), pct(diff_b),
-        f"{fx(py_best)} {py_best_name} (threads {fx(py_thr)})", pct(diff_y))
+        f"{fx(py_best)} {py_best_name} (the better of mp.Pool {fx(py_mp)}, threads {fx(py_thr)})",
+        pct(diff_y))
     p()
     p("Ratios: W1, W2 = tandem rate / peer rate (above 1.00x: tandem faster). "
       "W6 = medians' speedups side by side; the % is tandem speedup / peer speedup - 1.")
