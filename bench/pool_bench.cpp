@@ -4,13 +4,13 @@
 //   tandem: thread_pool with 2 workers; the calling thread only submits, then blocks in get().
 //   oneTBB: task_arena(2) = the calling thread plus 1 TBB worker; the caller helps run tasks while
 //           it waits (TBB's model). On this 2-core machine TBB's global pool has 1 worker anyway.
-// Timing: wall clock (UseRealTime), because the work runs on other threads; the CPU column is the
-// whole process's CPU time (MeasureProcessCPUTime), so CPU / wall = cores kept busy (spinning
-// included), and a figure well under what the design implies means the machine was shared. The pool
-// or arena is built before the timed loop and torn down after it: W1/W2 measure the work, not
-// thread start-up (the Python peer also starts its clock after creating its executor). Repetitions
-// come from the command line (run.sh passes --benchmark_repetitions), so a quick run can ask for
-// fewer; the table takes the median of the repetitions.
+// Timing: wall clock (UseRealTime), because the work runs on other threads. The CPU column is the
+// whole process's CPU time (MeasureProcessCPUTime), so CPU / wall = cores kept busy, spinning
+// included; load_probe records what other processes took meanwhile (this machine is shared).
+// The pool or arena is built before the timed loop and torn down after it: W1/W2 measure the work,
+// not thread start-up (the Python peer also starts its clock after creating its executor).
+// Repetitions come from the command line (run.sh passes --benchmark_repetitions), so a quick run
+// can ask for fewer; the table takes the median of the repetitions.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>

@@ -2,11 +2,11 @@
 // trial division in 64 equal ranges; sequential, then 2 workers on tandem and on oneTBB.
 //
 // One repetition = one full count (Iterations(1)), wall clock, as the Python peer's one run. CPU
-// time is the whole process's: CPU / wall near 1 for sequential and near 2 for the 2-worker runs
-// says the machine gave us its 2 cores; much less means another process took them.
-// The parallel variants include creating their pool / arena in the timed region, as the Python
-// peer does (its parallel wall times include creating the pool); that is tens of microseconds
-// against a run of about a second.
+// time is the whole process's (CPU / wall: about 1 sequential, about 2 with 2 workers), and
+// load_probe records how much CPU other processes took meanwhile: this machine is shared.
+// The parallel variants create and join their pool / arena inside the timed region, as the Python
+// peer does (its parallel wall times include the `with` block's pool); that is tens of
+// microseconds against a run of about a second.
 // Every variant's count is checked against a sieve of Eratosthenes (and, at the default limit,
 // against the known 348,513); a wrong count aborts the run.
 #include <benchmark/benchmark.h>
