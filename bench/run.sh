@@ -57,7 +57,7 @@ if [ "${BENCH_SKIP_PYTHON:-0}" = 1 ]; then
 elif [ ! -f "$PEERS/python/run_all.sh" ]; then
   PY_ARGS=(--python-note "no Python peers at $PEERS (set TANDEM_PEERS)")
 else
-  log "Python peers W1 W2 W6 (REPS=$REPS, W6_LIMIT=$W6_LIMIT; W6 takes about 75 s a run at 5M)"
+  log "Python peers W1 W2 W6 (REPS=$REPS, W6_LIMIT=$W6_LIMIT; its W6 takes about a minute a run at 5M)"
   # run_all.sh records a failed run in raw.jsonl rather than exiting non-zero; table.py reports it.
   RESULTS_DIR="$RAW/python" REPS=$REPS ONLY="W1 W2 W6" W6_LIMIT=$W6_LIMIT \
     bash "$PEERS/python/run_all.sh" >&2 || log "run_all.sh exited with $?"
