@@ -100,25 +100,7 @@ void state_base::complete(std::uint32_t old_word) noexcept {
   }
 }
 
-namespace {
-// Before sleeping on the futex, a waiter polls briefly: results that arrive within a few
-// microseconds (a map chunk, a short task) then cost no sleep and no wake-up syscall on either
-// side. 128 polls of ~30-70 cycles each is about 2-5 us, well under a futex round trip.
-constexpr int wait_spins = 128;
-
-bool spin_until_done(const std::atomic<std::uint32_t>& word) noexcept {
-  for (int i = 0; i < wait_spins; ++i) {
-    if ((word.load(std::memory_order_acquire) & st_mask) >= st_finished) return true;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  return false;
-}
-}  // namespace
-
 void state_base::wait() const noexcept {
-  if (spin_until_done(word_)) return;
   std::uint32_t w = word_.load(std::memory_order_acquire);
   while ((w & st_mask) < st_finished) {
     if (!(w & st_waiters)) {
@@ -133,7 +115,6 @@ void state_base::wait() const noexcept {
 bool state_base::wait_for(seconds timeout) const noexcept {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
-  if (spin_until_done(word_)) return true;
   std::uint32_t w = word_.load(std::memory_order_acquire);
   while ((w & st_mask) < st_finished) {
     auto left = seconds(deadline - clock::now());
