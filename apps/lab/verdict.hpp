@@ -12,7 +12,9 @@ namespace tandem::lab {
 
 /// The verdict for CPU-bound work (primes): how the thread_pool row with the most workers not
 /// above `cores` compares with sequential, as a share of the ideal, and whether more threads than
-/// cores helped. `rows[0]` is the sequential baseline.
+/// cores helped (by more than 5%: "helped further"; less: "made no clear difference"; not at
+/// all: "did not help"). Only what the rows show is said, never a guessed cause.
+/// `rows[0]` is the sequential baseline.
 /// Example: "CPU-bound: 2 workers ran 1.93x faster than sequential (97% of ideal on 2 cores);
 /// more threads than cores did not help (4 workers: 1.90x)."
 [[nodiscard]] std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores);
@@ -28,7 +30,8 @@ namespace tandem::lab {
 /// The verdict for the file-hashing pass: whether threads helped, and whether the work was
 /// CPU-limited (the sequential pass kept a core >= 70% busy: hashing and copying from the page
 /// cache) or I/O-limited (it mostly waited for the disk), which decides whether threads beyond
-/// the core count can help.
+/// the core count can help. A gain beyond the cores must exceed 10% to count: this pass varies
+/// more from run to run than pure computation.
 [[nodiscard]] std::string files_verdict(std::span<const row> rows, std::size_t cores);
 
 }  // namespace tandem::lab
