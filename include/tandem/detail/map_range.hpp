@@ -292,9 +292,7 @@ class ordered_map_range final : public map_range_base<Executor, F, View> {
     inflight_.pop_front();
     try {
       auto out = std::move(head).get();
-      // Refill in batches, once half the read-ahead is used: one wake-up of a parked worker then
-      // serves several chunks, instead of a futex call on the consumer's path for every chunk.
-      if (inflight_.size() <= this->feeder_.buffersize() / 2) fill();
+      fill();  // keep `buffersize` chunks in flight: refilling only in batches starved W6's workers
       return out;
     } catch (...) {
       cancel_and_join();  // as Executor.map: the first failure cancels what is left
