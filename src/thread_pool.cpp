@@ -6,8 +6,8 @@
 //                                                                      then injection_ (FIFO)
 //                                                                      then steal from others
 //                                                                      (FIFO)
-//   Idle workers spin briefly, then park on the epoch_ futex; a submit that sees a parked worker
-//   bumps epoch_ and wakes one.
+//   Idle workers search (poll, then yield), then park on the epoch_ futex; a submit wakes a parked
+//   worker only when no worker is searching (see worker_main and notify_work).
 #include <pthread.h>
 
 #include <algorithm>
@@ -114,14 +114,15 @@ class scheduler {
     for (auto& w : workers_) {
       if (!w->thread.joinable()) continue;
       if (w->thread.get_id() == std::this_thread::get_id()) {
-        TANDEM_ASSERT(!destroying_, "a thread_pool was destroyed by one of its own tasks");
+        TANDEM_ASSERT(!destroying_.load(std::memory_order_relaxed),
+                      "a thread_pool was destroyed by one of its own tasks");
         continue;  // a task shutting down its own pool: the destructor joins this thread later
       }
       w->thread.join();
     }
   }
 
-  void mark_destroying() noexcept { destroying_ = true; }
+  void mark_destroying() noexcept { destroying_.store(true, std::memory_order_relaxed); }
 
  private:
   struct worker {
@@ -331,10 +332,10 @@ class scheduler {
   alignas(64) std::atomic<bool> stopping_{false};
   std::atomic<bool> broken_{false};
 
-  std::mutex lifecycle_mu_;     // orders close/stop/break; guards broken_message_
-  std::string broken_message_;  // guarded by lifecycle_mu_
-  std::mutex join_mu_;          // one thread joins the workers at a time
-  bool destroying_ = false;
+  std::mutex lifecycle_mu_;              // orders close/stop/break; guards broken_message_
+  std::string broken_message_;           // guarded by lifecycle_mu_
+  std::mutex join_mu_;                   // one thread joins the workers at a time
+  std::atomic<bool> destroying_{false};  // set by ~thread_pool, read by whoever joins
 };
 
 thread_local scheduler* scheduler::current = nullptr;

@@ -115,6 +115,7 @@ class future {
   /// Adopts a state reference the caller owns (executors create futures this way).
   explicit future(detail::future_state<T>* s) noexcept : s_(s) {}
 
+  /// True if both handles refer to the same state (the same submitted work).
   friend bool operator==(const future& a, const future& b) noexcept {
     return a.s_.get() == b.s_.get();
   }

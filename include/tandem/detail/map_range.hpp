@@ -165,9 +165,6 @@ class chunk_feeder {
   std::size_t buffersize_ = 1;
 };
 
-template <class Derived>
-class map_iterator_base;
-
 /// Shared iteration over a sequence of chunk results; Derived supplies next_chunk().
 template <class Executor, class F, class View>
 class map_range_base {
