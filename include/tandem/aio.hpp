@@ -1,0 +1,7 @@
+// tandem::aio: asyncio for C++20. One include for the whole layer; docs/aio.md is the guide.
+#pragma once
+
+#include "tandem/aio/loop.hpp"
+#include "tandem/aio/run.hpp"
+#include "tandem/aio/sleep.hpp"
+#include "tandem/aio/task.hpp"

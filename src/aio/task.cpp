@@ -1,0 +1,195 @@
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "aio/detail/loop_impl.hpp"
+#include "tandem/aio/task.hpp"
+
+namespace tandem::aio {
+namespace detail {
+namespace {
+thread_local task_base* running_task = nullptr;
+thread_local std::uint32_t tasks_created = 0;
+}  // namespace
+
+struct task_base::extra {
+  std::string name;
+  std::string cancel_message;
+};
+
+task_base::extra& task_base::ext() {
+  if (!ext_) ext_ = new extra();
+  return *ext_;
+}
+
+task_base* task_base::current() noexcept { return running_task; }
+
+// The loop's tasks (all_tasks): a vector with each task's index stored in the task, so adding
+// and removing are O(1) and a task costs one pointer there.
+class registry_access {
+ public:
+  static void add(loop& l, task_base* t) {
+    auto& v = l.internals().tasks;
+    t->registry_index_ = static_cast<std::uint32_t>(v.size());
+    v.push_back(t);
+  }
+  static void remove(task_base* t) noexcept {
+    auto& v = t->owner_->internals().tasks;
+    task_base* last = v.back();
+    v[t->registry_index_] = last;
+    last->registry_index_ = t->registry_index_;
+    v.pop_back();
+  }
+};
+
+void task_base::start(loop& l, std::coroutine_handle<> root) {
+  TANDEM_ASSERT(status_ == task_status::created, "create_task: the coroutine already ran");
+  registry_access::add(l, this);  // may throw bad_alloc: nothing changed yet
+  owner_ = &l;
+  id_ = ++tasks_created;
+  awaited_ = true;
+  refs_ = 2;  // the loop's, until done; the handle's
+  resume_point_ = root;
+  root_ = root;
+  status_ = task_status::scheduled;
+  l.schedule(this);
+}
+
+void task_base::run_step(ready_node* n) noexcept {
+  auto* t = &static_cast<task_base&>(*n);
+  if (t->must_cancel_ && t->resume_point_ && t->status_ == task_status::scheduled && !t->stepped_) {
+    // Cancelled before its first step: the body never runs (asyncio throws CancelledError into
+    // the coroutine before its first line).
+    t->must_cancel_ = false;
+    t->error_ = std::make_exception_ptr(cancelled_error(t->cancel_message()));
+    t->finish();
+    return;
+  }
+  t->stepped_ = true;
+  task_base* previous = running_task;
+  running_task = t;
+  t->status_ = task_status::running;
+  t->resume_point_.resume();  // may finish and destroy the task: t is dead after this
+  running_task = previous;
+}
+
+bool task_base::cancel(std::string msg) noexcept {
+  if (done()) return false;
+  ++cancel_requests_;
+  if (!msg.empty()) {
+    try {
+      ext().cancel_message = std::move(msg);
+    } catch (...) {  // out of memory: cancel without the message
+    }
+  }
+  if (status_ == task_status::waiting && waiting_on_ && waiting_on_->cancel_wait()) return true;
+  must_cancel_ = true;
+  return true;
+}
+
+std::uint32_t task_base::uncancel() noexcept {
+  if (cancel_requests_ > 0) --cancel_requests_;
+  if (cancel_requests_ == 0) must_cancel_ = false;
+  return cancel_requests_;
+}
+
+std::string task_base::name() const {
+  if (ext_ && !ext_->name.empty()) return ext_->name;
+  return "Task-" + std::to_string(id_);
+}
+
+void task_base::set_name(std::string name) { ext().name = std::move(name); }
+
+std::string task_base::cancel_message() const {
+  return ext_ ? ext_->cancel_message : std::string();
+}
+
+void task_base::throw_pending_cancel() {
+  must_cancel_ = false;
+  throw cancelled_error(cancel_message());
+}
+
+void task_base::throw_cancelled() const {
+  if (error_) std::rethrow_exception(error_);
+  throw cancelled_error(cancel_message());
+}
+
+void task_base::throw_cancelled_wait() const { throw cancelled_error(cancel_message()); }
+
+bool task_base::remove_done_node(done_node* n) noexcept {
+  for (done_node** p = &done_list_; *p; p = &(*p)->next) {
+    if (*p == n) {
+      *p = n->next;
+      n->next = nullptr;
+      return true;
+    }
+  }
+  return false;
+}
+
+void task_base::finish() noexcept {
+  if (error_) {
+    try {
+      std::rethrow_exception(error_);
+    } catch (const cancelled_error&) {
+      cancelled_ = true;
+    } catch (...) {
+    }
+  } else if (must_cancel_) {
+    // Cancelled right before the coroutine returned: asyncio reports the task cancelled.
+    must_cancel_ = false;
+    cancelled_ = true;
+    error_ = std::make_exception_ptr(cancelled_error(cancel_message()));
+  }
+  status_ = task_status::done;
+  waiting_on_ = nullptr;
+  registry_access::remove(this);
+  done_node* n = done_list_;
+  done_list_ = nullptr;
+  while (n) {
+    done_node* next = n->next;
+    n->next = nullptr;
+    n->fn(n, this);
+    n = next;
+  }
+  release();
+}
+
+task_base::~task_base() { delete ext_; }
+
+void task_base::release() noexcept {
+  if (--refs_ != 0) return;
+  if (error_ && !cancelled_ && !retrieved_) {
+    std::string where;
+    try {
+      where = "task " + name() + " (its exception was never retrieved)";
+    } catch (...) {
+    }
+    report_unraisable(error_, where);
+  }
+  root_.destroy();
+}
+
+bool debug_enabled() noexcept {
+  if (loop* l = loop::current()) return l->get_debug();
+  static const bool env = [] {
+    const char* v = std::getenv("TANDEM_AIO_DEBUG");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return env;
+}
+
+void warn_never_awaited() noexcept {
+  std::fprintf(stderr, "tandem.aio: a coroutine was destroyed without ever being awaited\n");
+}
+
+}  // namespace detail
+
+std::vector<any_task> all_tasks() {
+  std::vector<any_task> out;
+  for (detail::task_base* t : get_running_loop().internals().tasks)
+    if (!t->done()) out.emplace_back(t);
+  return out;
+}
+
+}  // namespace tandem::aio
