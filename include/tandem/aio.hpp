@@ -5,3 +5,4 @@
 #include "tandem/aio/run.hpp"
 #include "tandem/aio/sleep.hpp"
 #include "tandem/aio/task.hpp"
+#include "tandem/aio/threads.hpp"

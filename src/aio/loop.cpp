@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "aio/detail/loop_impl.hpp"
+#include "tandem/cpu_count.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace tandem::aio {
@@ -235,6 +236,17 @@ void loop::call_soon_threadsafe(std::function<void()> fn) {
 void loop::add_timer(detail::timer_node* t) { impl_->timers.push(t); }
 
 void loop::cancel_timer(detail::timer_node* t) noexcept { impl_->timers.remove(t); }
+
+thread_pool& loop::default_executor() {
+  if (closed_) throw invalid_state_error("default_executor of a closed loop");
+  if (!impl_->default_executor) {
+    thread_pool::options o;
+    o.max_workers = std::min<std::size_t>(32, cpu_count() + 4);
+    o.thread_name_prefix = "aio-to_thread";
+    impl_->default_executor = std::make_unique<thread_pool>(std::move(o));
+  }
+  return *impl_->default_executor;
+}
 
 // ------------------------------------------------------------------ running
 

@@ -16,6 +16,10 @@
 
 #include "tandem/error.hpp"
 
+namespace tandem {
+class thread_pool;
+}
+
 namespace tandem::aio {
 
 class loop;
@@ -140,6 +144,10 @@ class loop {
   /// Errors: invalid_state_error while running.
   void close();
   [[nodiscard]] bool get_debug() const noexcept { return debug_; }
+
+  /// The executor of to_thread: a thread_pool of min(32, cpu_count() + 4) threads (asyncio's
+  /// default), created on first use, joined by close(). Loop thread only.
+  thread_pool& default_executor();
 
   /// Calls `fn()` on the loop when signal `sig` arrives (signalfd). Follows
   /// asyncio's loop.add_signal_handler; replaces an earlier handler of `sig`.

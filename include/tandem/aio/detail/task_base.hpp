@@ -90,10 +90,10 @@ class task_base : private ready_node {
     status_ = task_status::scheduled;
     owner_->schedule(this);
   }
-  /// The same from any thread (a thread-pool future completing): through the loop's remote queue.
-  void wake_threadsafe() noexcept {
+  /// Undoes suspend() when an awaiter decides not to suspend after all.
+  void unsuspend() noexcept {
     waiting_on_ = nullptr;
-    owner_->schedule_threadsafe(this);
+    status_ = task_status::running;
   }
   /// Throws cancelled_error if a cancel is pending (clearing it). Every aio awaiter calls this
   /// first in await_resume: a task woken normally but cancelled before it ran must still see the
