@@ -30,6 +30,14 @@ thread_local loop* running_loop = nullptr;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// Consumes instances of `set` that arrived while handled but were not read yet: unblocking them
+// would apply the default action (terminate, for most) to a signal that had a handler.
+void discard_pending(const sigset_t& set) noexcept {
+  timespec zero{};
+  while (::sigtimedwait(&set, nullptr, &zero) > 0) {
+  }
+}
+
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && std::strcmp(v, "0") != 0;
@@ -409,7 +417,14 @@ void loop::close() {
       e->self.reset();
     }
   }
-  if (!m.signal_handlers.empty()) ::pthread_sigmask(SIG_SETMASK, &m.previous_mask, nullptr);
+  if (!m.signal_handlers.empty()) {
+    sigset_t unblocked;  // what restoring the mask unblocks: handled here, not blocked before
+    sigemptyset(&unblocked);
+    for (const auto& h : m.signal_handlers)
+      if (!sigismember(&m.previous_mask, h.first)) sigaddset(&unblocked, h.first);
+    discard_pending(unblocked);
+    ::pthread_sigmask(SIG_SETMASK, &m.previous_mask, nullptr);
+  }
   m.signal_handlers.clear();
   m.fds.clear();
   if (m.sigfd >= 0) ::close(m.sigfd);
@@ -546,6 +561,7 @@ bool loop::remove_signal_handler(int sig) {
     sigset_t one;
     sigemptyset(&one);
     sigaddset(&one, sig);
+    discard_pending(one);
     ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
   }
   if (m.sigfd >= 0) ::signalfd(m.sigfd, &m.handled_signals, SFD_CLOEXEC | SFD_NONBLOCK);
