@@ -5,6 +5,7 @@
 #include "tandem/aio/event.hpp"
 #include "tandem/aio/lock.hpp"
 #include "tandem/aio/loop.hpp"
+#include "tandem/aio/queue.hpp"
 #include "tandem/aio/run.hpp"
 #include "tandem/aio/semaphore.hpp"
 #include "tandem/aio/sleep.hpp"
