@@ -1,6 +1,8 @@
 // tandem::aio: asyncio for C++20. One include for the whole layer; docs/aio.md is the guide.
 #pragma once
 
+#include "tandem/aio/barrier.hpp"
+#include "tandem/aio/condition.hpp"
 #include "tandem/aio/errors.hpp"
 #include "tandem/aio/event.hpp"
 #include "tandem/aio/lock.hpp"
