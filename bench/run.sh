@@ -1,17 +1,28 @@
 #!/bin/bash
-# `make bench`: W1, W2, W6 (shared/bench/WORKLOADS.md) on tandem and oneTBB (Google Benchmark), then
-# the same workloads on Python (shared/peers/python/run_all.sh), in one sitting; prints the
-# side-by-side table (markdown) on stdout and saves it as <build>/bench/results-<stamp>.md.
-# Progress and Google Benchmark's console output go to stderr.
+# `make bench`: in one sitting, the thread-pool workloads W1, W2, W6 (shared/bench/WORKLOADS.md) on
+# tandem and oneTBB (Google Benchmark), and the event-loop workloads W3, W3b, W4 and a loopback echo
+# on tandem::aio, Asio's C++20 coroutines and Boost.Fiber (standalone programs, one run per
+# process); then the same workloads on Python (shared/peers/python/run_all.sh, and
+# bench/echo_asyncio.py for the echo, with asyncio and uvloop). Prints the side-by-side table
+# (markdown) on stdout and saves it as <build>/bench/results-<stamp>.md; progress and the programs'
+# own output go to stderr.
 #
 # Usage: bench/run.sh [build-dir]            (default: build/release; build it first)
 # Env:   REPS=3               Python runs per workload (run_all.sh's REPS)
-#        CXX_REPS=max(5,REPS) Google Benchmark repetitions per C++ benchmark (5: this shared VM
-#                             has moments where a run takes twice as long; a median of 3 can land
-#                             on one, and the C++ runs cost seconds)
+#        CXX_REPS=max(5,REPS) Google Benchmark repetitions per C++ benchmark, and runs of each C++
+#                             event-loop program (5: this shared VM has moments where a run takes
+#                             twice as long; a median of 3 can land on one, and the C++ runs cost
+#                             seconds)
 #        W6_LIMIT=5000000     primes below this, for C++ and Python alike (same work on both sides)
-#        BENCH_SKIP_PYTHON=1  no Python run: the table has no Python column and says so
+#        BENCH_ONLY="pool loop"  which parts: pool = W1 W2 W6, loop = W3 W3b W4 echo
+#        BENCH_SKIP_PYTHON=1  no Python run: the table has no Python columns and says so
+#        ECHO_ARGS="100 1000 64"  echo: connections, messages per connection, message bytes
 #        TANDEM_PEERS=<repo>/../shared/peers   where the peers live
+#
+# tandem's own event-loop programs (tandem_aio_timers, _queue, _echo) are outside the default build
+# while the aio API moves (bench/CMakeLists.txt): this script builds them, and one that is not
+# defined yet or does not build leaves its tandem cells empty, with the reason in the table. The
+# Asio and Boost.Fiber peers need `make deps-bench`; without them their cells are empty too.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,6 +32,8 @@ PY=/usr/bin/python3  # Debian's: the table needs only its standard library
 REPS=${REPS:-3}
 CXX_REPS=${CXX_REPS:-$((REPS > 5 ? REPS : 5))}
 W6_LIMIT=${W6_LIMIT:-5000000}
+BENCH_ONLY=${BENCH_ONLY:-pool loop}
+ECHO_ARGS=${ECHO_ARGS:-100 1000 64}
 PEERS="${TANDEM_PEERS:-$REPO/../shared/peers}"
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT="$BUILD/bench"
@@ -28,12 +41,19 @@ RAW="$OUT/raw-$STAMP"  # every input of the table, kept beside it
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
-for exe in tandem_pool_bench tandem_primes_bench; do
-  if [ ! -x "$OUT/$exe" ]; then
-    log "$OUT/$exe not found: build first (cmake --preset release && cmake --build --preset release)"
-    exit 1
-  fi
-done
+part() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+if ! part pool && ! part loop; then
+  log "BENCH_ONLY='$BENCH_ONLY': expected pool, loop or both"
+  exit 2
+fi
+if part pool; then
+  for exe in tandem_pool_bench tandem_primes_bench; do
+    if [ ! -x "$OUT/$exe" ]; then
+      log "$OUT/$exe not found: build first (cmake --preset release && cmake --build --preset release)"
+      exit 1
+    fi
+  done
+fi
 mkdir -p "$RAW"
 # What is measured is the working tree as built; note uncommitted library changes.
 COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -46,10 +66,112 @@ fi
 GB=(--benchmark_repetitions="$CXX_REPS" --benchmark_enable_random_interleaving=true
     --benchmark_display_aggregates_only=true --benchmark_out_format=json)
 
-log "W1, W2: tandem and oneTBB, $CXX_REPS repetitions"
-"$OUT/tandem_pool_bench" "${GB[@]}" --benchmark_out="$RAW/pool.json" >&2
-log "W6 below $W6_LIMIT: sequential, tandem, oneTBB, $CXX_REPS repetitions"
-W6_LIMIT=$W6_LIMIT "$OUT/tandem_primes_bench" "${GB[@]}" --benchmark_out="$RAW/primes.json" >&2
+TABLE_ARGS=()
+if part pool; then
+  log "W1, W2: tandem and oneTBB, $CXX_REPS repetitions"
+  "$OUT/tandem_pool_bench" "${GB[@]}" --benchmark_out="$RAW/pool.json" >&2
+  log "W6 below $W6_LIMIT: sequential, tandem, oneTBB, $CXX_REPS repetitions"
+  W6_LIMIT=$W6_LIMIT "$OUT/tandem_primes_bench" "${GB[@]}" --benchmark_out="$RAW/primes.json" >&2
+  TABLE_ARGS+=(--pool "$RAW/pool.json" --primes "$RAW/primes.json")
+fi
+
+# ---------------------------------------------------------------- event-loop programs
+# Each run is a fresh process printing one JSON line; run_loop appends it to loop.jsonl with its
+# label, repetition and exit status (the record format of run_all.sh's raw.jsonl, so table.py reads
+# both alike). A program that is missing gets one "skipped" record saying why instead.
+LOOP_RAW="$RAW/loop.jsonl"
+LOOP_TMO=${LOOP_TMO:-120}  # seconds per event-loop run (the longest, Python echo, takes about 6)
+
+# record LABEL REP RC CMD OUTFILE ERRFILE [SKIPPED-REASON]: appends one record to loop.jsonl.
+record() {
+  "$PY" - "$@" >> "$LOOP_RAW" <<'PYEOF'
+import json, sys
+label, rep, rc, cmd, out, err = sys.argv[1:7]
+skipped = sys.argv[7] if len(sys.argv) > 7 else ""
+rec = None
+if not skipped:
+    for line in reversed(open(out, errors="replace").read().splitlines()):
+        if line.strip().startswith("{"):
+            try:
+                rec = json.loads(line)
+                break
+            except ValueError:
+                pass
+if skipped:
+    rec = {"skipped": skipped}
+elif rec is None or rc != "0":
+    rec = dict(rec or {})
+    rec["error"] = "rc=%s" % rc
+    rec["stderr_tail"] = open(err, errors="replace").read()[-1500:]
+rec.update(label=label, rep=int(rep), rc=int(rc), cmd=cmd)
+print(json.dumps(rec))
+PYEOF
+}
+
+# run_loop LABEL REP CMD...: runs CMD under timeout, records it.
+run_loop() {
+  local label=$1 rep=$2 rc=0
+  shift 2
+  timeout -k 10 "$LOOP_TMO" "$@" > "$RAW/.out" 2> "$RAW/.err" || rc=$?
+  record "$label" "$rep" "$rc" "$*" "$RAW/.out" "$RAW/.err"
+  cat "$RAW/.err" >&2
+  log "  $label rep$rep rc=$rc $(tail -n 1 "$LOOP_RAW" | cut -c1-200)"
+}
+
+# skip LABEL REASON: one record saying why LABEL has no figure.
+skip() {
+  record "$1" 0 0 "" /dev/null /dev/null "$2"
+  log "  $1: $2"
+}
+
+if part loop; then
+  : > "$LOOP_RAW"
+  # tandem's aio programs: (re)build each; a stale executable from an older tree must not stand
+  # in for one that no longer builds, so remove it first.
+  declare -A AIO_WHY=()
+  for exe in tandem_aio_timers tandem_aio_queue tandem_aio_echo; do
+    rm -f "$OUT/$exe"
+    if cmake --build "$BUILD" --target "$exe" > "$RAW/build-$exe.log" 2>&1 && [ -x "$OUT/$exe" ]; then
+      continue
+    fi
+    if grep -q "unknown target" "$RAW/build-$exe.log"; then
+      AIO_WHY[$exe]="$exe not defined: its aio header is not in the tree yet (bench/CMakeLists.txt)"
+    else
+      AIO_WHY[$exe]="$exe did not build (see $RAW/build-$exe.log)"
+    fi
+    log "${AIO_WHY[$exe]}"
+  done
+  have() { [ -x "$OUT/$1" ]; }
+  asio_why="tandem_asio_peers not built: make deps-bench installs libasio-dev, then rebuild"
+  fiber_why="tandem_fiber_peers not built: make deps-bench installs libboost-fiber-dev, then rebuild"
+  read -r ECHO_CONNS ECHO_MSGS ECHO_BYTES <<< "$ECHO_ARGS"
+
+  # Repetitions outermost and the systems inside, so a noisy moment spreads over every system.
+  log "W3 (100,000 sleeping tasks), W3b (1,000,000 spawns), W4 (queue), echo ($ECHO_CONNS x $ECHO_MSGS x $ECHO_BYTES B): $CXX_REPS runs each"
+  for r in $(seq 1 "$CXX_REPS"); do
+    if have tandem_aio_timers; then
+      run_loop W3/aio "$r" "$OUT/tandem_aio_timers" w3
+      run_loop W3b/aio/ret "$r" "$OUT/tandem_aio_timers" w3b ret
+      run_loop W3b/aio/sleep0 "$r" "$OUT/tandem_aio_timers" w3b sleep0
+    fi
+    if have tandem_asio_peers; then
+      run_loop W3/asio "$r" "$OUT/tandem_asio_peers" w3
+      run_loop W3b/asio/ret "$r" "$OUT/tandem_asio_peers" w3b ret
+      run_loop W3b/asio/yield "$r" "$OUT/tandem_asio_peers" w3b yield
+      run_loop W4/asio "$r" "$OUT/tandem_asio_peers" w4
+      run_loop echo/asio "$r" "$OUT/tandem_asio_peers" echo $ECHO_ARGS
+    fi
+    if have tandem_aio_queue; then run_loop W4/aio "$r" "$OUT/tandem_aio_queue" w4; fi
+    if have tandem_fiber_peers; then run_loop W4/fiber "$r" "$OUT/tandem_fiber_peers" w4; fi
+    if have tandem_aio_echo; then run_loop echo/aio "$r" "$OUT/tandem_aio_echo" echo $ECHO_ARGS; fi
+  done
+  have tandem_aio_timers || for l in W3/aio W3b/aio/ret W3b/aio/sleep0; do skip "$l" "${AIO_WHY[tandem_aio_timers]}"; done
+  have tandem_aio_queue || skip W4/aio "${AIO_WHY[tandem_aio_queue]}"
+  have tandem_aio_echo || skip echo/aio "${AIO_WHY[tandem_aio_echo]}"
+  have tandem_asio_peers || for l in W3/asio W3b/asio/ret W4/asio echo/asio; do skip "$l" "$asio_why"; done
+  have tandem_fiber_peers || skip W4/fiber "$fiber_why"
+  TABLE_ARGS+=(--loop "$LOOP_RAW")
+fi
 
 PY_ARGS=()
 if [ "${BENCH_SKIP_PYTHON:-0}" = 1 ]; then
@@ -57,9 +179,12 @@ if [ "${BENCH_SKIP_PYTHON:-0}" = 1 ]; then
 elif [ ! -f "$PEERS/python/run_all.sh" ]; then
   PY_ARGS=(--python-note "no Python peers at $PEERS (set TANDEM_PEERS)")
 else
-  log "Python peers W1 W2 W6 (REPS=$REPS, W6_LIMIT=$W6_LIMIT; its W6 takes about a minute a run at 5M)"
+  PY_ONLY=""
+  part pool && PY_ONLY="W1 W2 W6"
+  part loop && PY_ONLY="$PY_ONLY W3 W3b W4"
+  log "Python peers $PY_ONLY (REPS=$REPS, W6_LIMIT=$W6_LIMIT; W6 takes about a minute a run at 5M, W3b about a minute a repetition)"
   # run_all.sh records a failed run in raw.jsonl rather than exiting non-zero; table.py reports it.
-  RESULTS_DIR="$RAW/python" REPS=$REPS ONLY="W1 W2 W6" W6_LIMIT=$W6_LIMIT \
+  RESULTS_DIR="$RAW/python" REPS=$REPS ONLY="$PY_ONLY" W6_LIMIT=$W6_LIMIT \
     bash "$PEERS/python/run_all.sh" >&2 || log "run_all.sh exited with $?"
   PY_RAW=$(find "$RAW/python" -name raw.jsonl | head -n 1)
   if [ -n "$PY_RAW" ]; then
@@ -69,7 +194,17 @@ else
   fi
 fi
 
-"$PY" "$HERE/table.py" --pool "$RAW/pool.json" --primes "$RAW/primes.json" --commit "$COMMIT" \
+# The Python echo pair is this repository's (bench/echo_asyncio.py), so it runs even without the
+# shared peers; it goes into loop.jsonl beside the C++ echo runs.
+if part loop && [ "${BENCH_SKIP_PYTHON:-0}" != 1 ]; then
+  log "Python echo pair: asyncio and uvloop, $REPS runs each"
+  for r in $(seq 1 "$REPS"); do
+    for l in asyncio uvloop; do run_loop "echo/$l" "$r" "$PY" "$HERE/echo_asyncio.py" "$l" $ECHO_ARGS; done
+  done
+fi
+
+"$PY" "$HERE/table.py" "${TABLE_ARGS[@]}" --commit "$COMMIT" \
   "${PY_ARGS[@]}" > "$OUT/results-$STAMP.md"
+rm -f "$RAW/.out" "$RAW/.err"
 cat "$OUT/results-$STAMP.md"
 log "saved $OUT/results-$STAMP.md (inputs in $RAW)"

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Builds bench/run.sh's side-by-side table (markdown, on stdout) from one sitting's raw results:
-Google Benchmark JSON for tandem and oneTBB (pool.json: W1, W2; primes.json: W6) and, if given,
-the Python peers' raw.jsonl (shared/peers/python/run_all.sh). Standard library only.
+Google Benchmark JSON for tandem and oneTBB (pool.json: W1, W2; primes.json: W6), the event-loop
+programs' loop.jsonl (W3, W3b, W4, echo on tandem::aio, Asio, Boost.Fiber, and the asyncio/uvloop
+echo pair) and, if given, the Python peers' raw.jsonl (shared/peers/python/run_all.sh). Either
+part may be absent (run.sh's BENCH_ONLY). Standard library only.
 
 Every figure is the median of the repetitions (min-max beside it). Ratios:
   W1, W2 (throughput): tandem rate / peer rate; above 1 means tandem is faster.
   W6: speedup = median sequential wall time / median 2-worker wall time, per system; the
       difference is (tandem speedup / peer speedup - 1) in %. Python's peer is its better 2-worker
-      speedup (ThreadPoolExecutor or multiprocessing.Pool)."""
+      speedup (ThreadPoolExecutor or multiprocessing.Pool).
+  W3, W3b, W4, echo: how many times better tandem::aio is than the peer: rate / peer rate for
+      throughputs, peer / aio for wall seconds and bytes per task; above 1 means aio is better."""
 import argparse
 import datetime
 import json
@@ -21,6 +25,11 @@ W1_VS_TBB = 1.5  # W1 tasks/s >= 1.5 x oneTBB task_group
 W1_VS_PY = 100.0  # W1 tasks/s >= 100 x ThreadPoolExecutor
 W2_VS_TBB = 1.0  # W2 items/s >= oneTBB parallel_for (results consumed)
 W6_TOLERANCE_PCT = 2.0  # W6 2-worker speedup no more than 2% below oneTBB's
+# The event loop's targets (issue 3), on 2 cores, same sitting.
+W3_WALL_MAX = 1.03  # W3: 100,000 tasks sleeping 1.0 s finish within this many seconds
+W3_BYTES_MAX = 200  # W3: RSS per sleeping task, bytes
+W3B_VS_ASIO = 8.0  # W3b tasks/s >= 8 x Asio's co_spawn
+W4_VS_FIBER = 1.0  # W4 items/s >= Boost.Fiber's buffered_channel
 # A repetition is "quiet" when other processes used less than this many cores during it
 # (/proc/stat counts 10 ms ticks, so a few hundredths of a core is noise).
 QUIET_OTHERS = 0.1
@@ -63,12 +72,25 @@ def python_runs(path):
         if not line.strip():
             continue
         r = json.loads(line)
+        if "skipped" in r:  # run.sh: a program that was not there; its reason is reported
+            continue
         if r.get("rc") == 0 and "error" not in r:
             ok.setdefault(r["label"], []).append(r)
         else:
             bad.setdefault(r["label"], []).append(
                 r.get("error", "?") + " " + r.get("stderr_tail", "")[-200:].replace("\n", " "))
     return ok, bad
+
+
+def skipped_runs(path):
+    """{label: reason} for the programs run.sh could not run (loop.jsonl's "skipped" records)."""
+    out = {}
+    for line in open(path):
+        if line.strip():
+            r = json.loads(line)
+            if "skipped" in r:
+                out[r["label"]] = r["skipped"]
+    return out
 
 
 def med(xs):
@@ -143,19 +165,56 @@ def machine(repo, commit):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--pool", required=True, help="Google Benchmark JSON of tandem_pool_bench")
-    ap.add_argument("--primes", required=True, help="Google Benchmark JSON of tandem_primes_bench")
+    ap.add_argument("--pool", help="Google Benchmark JSON of tandem_pool_bench")
+    ap.add_argument("--primes", help="Google Benchmark JSON of tandem_primes_bench")
+    ap.add_argument("--loop", help="run.sh's loop.jsonl (W3, W3b, W4, echo)")
     ap.add_argument("--python", help="the Python peers' raw.jsonl (omit: no Python column)")
     ap.add_argument("--python-note", default="", help="why there is no Python column")
     ap.add_argument("--repo", default=".", help="the tandem checkout (for the commit)")
     ap.add_argument("--commit", help="the commit measured (run.sh records it before the runs)")
     a = ap.parse_args()
+    if bool(a.pool) != bool(a.primes):
+        ap.error("--pool and --primes go together")
+    if not a.pool and not a.loop:
+        ap.error("nothing to show: give --pool/--primes, --loop or both")
 
-    pool_ctx, pool = gbench_runs(a.pool)
-    primes_ctx, primes = gbench_runs(a.primes)
     py_ok, py_bad = python_runs(a.python) if a.python else ({}, {})
     have_py = a.python is not None
     m = machine(a.repo, a.commit)
+    p = print
+    parts = []
+    if a.pool:
+        parts.append("W1, W2, W6 beside oneTBB and Python")
+    if a.loop:
+        parts.append("W3, W3b, W4, echo beside Asio, Boost.Fiber, asyncio and uvloop")
+    when = datetime.datetime.now().astimezone()
+    if a.pool:
+        # The sitting's date: when the C++ runs started (Google Benchmark records it).
+        try:
+            when = datetime.datetime.fromisoformat(json.load(open(a.pool))["context"]["date"])
+        except (KeyError, ValueError):
+            pass
+    p(f"# tandem benchmarks: {'; '.join(parts)} ({when:%Y-%m-%d %H:%M %Z})")
+    p()
+    p(f"- Machine: {m['cpu']}, cpu_count {m['cpu_count']}, Linux {m['kernel']}")
+    p(f"- tandem {m['commit']}, {m['compiler']}; Python {m['python']} (/usr/bin/python3)")
+    if not have_py:
+        p(f"- **No Python columns**: {a.python_note or 'not run'}.")
+    if have_py and not py_ok:
+        p(f"- **The Python peers produced no result** (see {os.path.dirname(a.python)}): "
+          f"the Python columns are empty.")
+    if a.pool:
+        p()
+        pool_section(a, m, py_ok, py_bad, have_py, p)
+    if a.loop:
+        p()
+        loop_section(a.loop, py_ok, py_bad, have_py, p)
+
+
+def pool_section(a, m, py_ok, py_bad, have_py, p):
+    """W1, W2, W6: tandem beside oneTBB and Python."""
+    pool_ctx, pool = gbench_runs(a.pool)
+    primes_ctx, primes = gbench_runs(a.primes)
     limit = int(primes_ctx.get("w6_limit", "5000000"))
     expected = int(primes_ctx.get("w6_expected_primes", "0"))
     reps = max((len(r["secs"]) for r in list(pool.values()) + list(primes.values())), default=0)
@@ -169,27 +228,14 @@ def main():
     def py(label, field):
         return [r[field] for r in py_ok.get(label, []) if isinstance(r.get(field), (int, float))]
 
-    p = print
-    # The sitting's date: when the C++ runs started (Google Benchmark records it).
-    try:
-        when = datetime.datetime.fromisoformat(pool_ctx["date"])
-    except (KeyError, ValueError):
-        when = datetime.datetime.now().astimezone()
-    p(f"# tandem benchmarks: W1, W2, W6 beside oneTBB and Python ({when:%Y-%m-%d %H:%M %Z})")
+    p("## Thread pools: W1, W2, W6 beside oneTBB and Python")
     p()
-    p(f"- Machine: {m['cpu']}, cpu_count {m['cpu_count']}, Linux {m['kernel']}; "
-      f"load average at the start of the C++ runs: "
+    p(f"- Load average at the start of the C++ runs: "
       f"{', '.join(f'{x:.2f}' for x in pool_ctx.get('load_avg', []))} (W1/W2), "
       f"{', '.join(f'{x:.2f}' for x in primes_ctx.get('load_avg', []))} (W6)")
-    p(f"- tandem {m['commit']}, {m['compiler']}; oneTBB {pool_ctx.get('tbb_version', '?')} "
-      f"(task_arena of 2: the caller + 1 worker); Python {m['python']} (/usr/bin/python3)")
+    p(f"- oneTBB {pool_ctx.get('tbb_version', '?')} (task_arena of 2: the caller + 1 worker)")
     p(f"- Every figure: median of {reps} C++ repetitions (Google Benchmark, wall clock, random "
       f"interleaving) and of the Python runs, min–max in brackets, all in this one sitting.")
-    if not have_py:
-        p(f"- **No Python column**: {a.python_note or 'not run'}.")
-    if have_py and not py_ok:
-        p(f"- **The Python peers produced no result** (see {os.path.dirname(a.python)}): "
-          f"the Python column is empty.")
     busy = [ctx["load_avg"][0] for ctx in (pool_ctx, primes_ctx) if ctx.get("load_avg")]
     if busy and max(busy) > 1.0:
         p(f"- Other processes were running (1-minute load average up to {max(busy):.2f} on "
@@ -274,7 +320,7 @@ def main():
 
     # ------------------------------------------------------------------ targets
     p()
-    p("## Targets")
+    p("### Targets")
     p()
 
     def verdict(name, value, ok, show):
@@ -293,7 +339,7 @@ def main():
 
     # ------------------------------------------------------------------ every run, for the record
     p()
-    p("## Every C++ benchmark (median (min–max) of the repetitions)")
+    p("### Every C++ benchmark (median (min–max) of the repetitions)")
     p()
     p("| benchmark | wall per iteration | rate | cores busy | other processes (cores) | quiet runs | note |")
     p("|---|---|---|---|---|---|---|")
@@ -320,6 +366,197 @@ def main():
         p()
         p("Debian's libbenchmark is built without NDEBUG (its 'Library was built as DEBUG' warning); "
           "that affects the harness's own bookkeeping between timed loops, not the measured code.")
+
+
+# Event-loop labels (run.sh's loop.jsonl and run_all.sh's raw.jsonl), one per system and row.
+LOOP_SYSTEMS = ("aio", "asio", "fiber", "asyncio", "uvloop")
+LOOP_HEADS = ("tandem aio", "Asio", "Boost.Fiber", "asyncio", "uvloop")
+
+
+def loop_section(path, py_ok, py_bad, have_py, p):
+    """W3, W3b, W4 and the echo: tandem::aio beside Asio, Boost.Fiber and Python's loops."""
+    ok, bad = python_runs(path)
+    skipped = skipped_runs(path)
+    runs = dict(py_ok)
+    runs.update(ok)  # the labels do not overlap: run_all.sh's are asyncio/uvloop, except echo's
+    failed = dict(py_bad)
+    failed.update(bad)
+
+    def vals(label, field):
+        return [r[field] for r in runs.get(label, []) if isinstance(r.get(field), (int, float))]
+
+    def first(label, field, default="?"):
+        for r in runs.get(label, []):
+            if field in r:
+                return r[field]
+        return default
+
+    def echo_shape():
+        for label in ("echo/aio", "echo/asio", "echo/asyncio", "echo/uvloop"):
+            for r in runs.get(label, []):
+                if all(k in r for k in ("connections", "messages", "bytes")):
+                    return (f"{r['connections']:,} connections x {r['messages']:,} round trips of "
+                            f"{r['bytes']:,} bytes")
+        return "no run"
+
+    # (row title, unit, field, {system: label}, better) where better is "high" (throughputs) or
+    # "low" (seconds, bytes): the direction of "aio is better".
+    rows = [
+        ("W3 100,000 tasks each sleep 1.0 s, gathered (ideal 1.0 s)", "wall", "wall_s",
+         {"aio": "W3/aio", "asio": "W3/asio", "asyncio": "W3/asyncio", "uvloop": "W3/uvloop"}, "low"),
+        ("W3 RSS per sleeping task ((peak - baseline) / 100,000)", "bytes",
+         "inproc_rss_per_task_bytes",
+         {"aio": "W3/aio", "asio": "W3/asio", "asyncio": "W3/asyncio", "uvloop": "W3/uvloop"}, "low"),
+        ("W3b 1,000,000 tasks that return at once, gathered", "tasks/s", "rate",
+         {"aio": "W3b/aio/ret", "asio": "W3b/asio/ret", "asyncio": "W3b/asyncio/ret",
+          "uvloop": "W3b/uvloop/ret"}, "high"),
+        ("W3b the same, each yielding once (sleep(0); Asio: post)", "tasks/s", "rate",
+         {"aio": "W3b/aio/sleep0", "asio": "W3b/asio/yield", "asyncio": "W3b/asyncio/sleep0",
+          "uvloop": "W3b/uvloop/sleep0"}, "high"),
+        ("W4 queue of 1024, 4 producers x 250,000 ints, 4 consumers", "items/s", "rate",
+         {"aio": "W4/aio", "asio": "W4/asio", "fiber": "W4/fiber", "asyncio": "W4/asyncio",
+          "uvloop": "W4/uvloop"}, "high"),
+        (f"echo over loopback TCP: {echo_shape()}, one loop for both ends",
+         "messages/s", "rate",
+         {"aio": "echo/aio", "asio": "echo/asio", "asyncio": "echo/asyncio", "uvloop": "echo/uvloop"},
+         "high"),
+    ]
+
+    def fmt_of(unit):
+        if unit == "wall":
+            return secs
+        if unit == "bytes":
+            return lambda v: f"{v:,.0f} B"
+        return si
+
+    def better(field_better, aio_v, peer_v):
+        """How many times better aio is than the peer (above 1: aio better)."""
+        if field_better == "high":
+            return ratio(aio_v, peer_v)
+        return ratio(peer_v, aio_v)
+
+    def system_of(label):
+        return label.split("/")[1] if "/" in label else ""
+
+    cpp_runs = max((len(v) for k, v in ok.items() if system_of(k) in ("aio", "asio", "fiber")),
+                   default=0)
+    py_reps = max((len(v) for k, v in runs.items() if system_of(k) in ("asyncio", "uvloop")),
+                  default=0)
+    p("## Event loop: W3, W3b, W4, echo beside Asio, Boost.Fiber, asyncio and uvloop")
+    p()
+    def version(v, div):
+        """ASIO_VERSION 102201 -> 1.22.1 (div 100); BOOST_VERSION 107400 -> 1.74.0 (div 100)."""
+        if not isinstance(v, int):
+            return "?"
+        return f"{v // (div * 1000)}.{v // div % 1000}.{v % div}"
+
+    asio_v = first("W3/asio", "asio_version", first("W4/asio", "asio_version", None))
+    boost_v = first("W4/fiber", "boost_version", None)
+    p("- One loop on one thread, one run per process (W3's memory is each process's peak RSS "
+      f"minus its own baseline). Asio {version(asio_v, 100)} (C++20 coroutines, one io_context, "
+      f"concurrency hint 1); Boost.Fiber {version(boost_v, 100)} (fibers on one thread); asyncio "
+      f"and uvloop on /usr/bin/python3.")
+    counts = f"C++: {cpp_runs} each" + (f"; Python: {py_reps} each" if py_reps else "")
+    p(f"- Every figure: median of the runs ({counts}), min–max in brackets, all in this one sitting.")
+    # /proc/stat counts 10 ms ticks: on a run of a few tens of milliseconds (W4 in C++) the
+    # other-processes figure is noise, so only runs of 0.1 s or more are judged.
+    def others(label):
+        return [r["others_cpu"] for r in runs.get(label, [])
+                if isinstance(r.get("others_cpu"), (int, float)) and r.get("wall_s", 0) >= 0.1]
+
+    shared = sorted(f"{label} {med(others(label)):.2f}" for label in ok
+                    if others(label) and med(others(label)) >= BUSY_OTHERS)
+    if shared:
+        p(f"- **Warning: other processes used the CPU during these runs** (cores, median run of "
+          f"0.1 s or more): {', '.join(shared)}. Those figures describe the other load as much as "
+          f"the library.")
+    p()
+    p("| workload | unit | " + " | ".join(LOOP_HEADS) + " | aio vs Asio | aio vs asyncio |")
+    p("|---|---|" + "---|" * len(LOOP_HEADS) + "---|---|")
+    medians = {}
+    for title, unit, field, labels, direction in rows:
+        f = fmt_of(unit)
+        cells = []
+        for sysname in LOOP_SYSTEMS:
+            label = labels.get(sysname)
+            xs = vals(label, field) if label else []
+            medians[(title, sysname)] = med(xs)
+            if label is None:
+                cells.append("")
+            elif xs:
+                method = first(label, "method", "")
+                note = f" {method.split('/')[-1]}" if sysname == "aio" and "/" in method else ""
+                cells.append(spread(xs, f) + note)
+            elif label in skipped:
+                cells.append("not built")
+            elif label in failed:
+                cells.append("FAILED")
+            else:
+                cells.append("n/a")
+        aio_v = medians[(title, "aio")]
+        cells.append(fx(better(direction, aio_v, medians[(title, "asio")])))
+        cells.append(fx(better(direction, aio_v, medians[(title, "asyncio")])))
+        p(f"| {title} | {unit} | " + " | ".join(cells) + " |")
+    p()
+    p("aio vs X: how many times better tandem::aio is (throughput: aio / X; wall seconds and bytes: "
+      "X / aio); above 1.00x, aio is better. The word after an aio figure names how its tasks were "
+      "started and collected (gather, or create_task and an await per handle). Asio has no "
+      "gather over a vector: each co_spawn's completion handler adds to the sum.")
+    if skipped:
+        p()
+        p("Not measured in this sitting:")
+        for label, why in sorted(skipped.items()):
+            p(f"- {label}: {why}")
+    loop_failed = {k: v for k, v in failed.items()
+                   if k.split("/")[0] in ("W3", "W3b", "W4", "echo", "W3-baseline")}
+    for label, errs in sorted(loop_failed.items()):
+        p(f"\n{label}: {len(errs)} failed run(s): {' / '.join(errs)[:400]}")
+
+    # ------------------------------------------------------------------ targets
+    w3, w3m, w3b, w4 = rows[0][0], rows[1][0], rows[2][0], rows[4][0]
+    p()
+    p("### Targets (issue 3)")
+    p()
+
+    def verdict(name, value, okf, show):
+        state = "not measured" if value is None else ("**met**" if okf(value) else "**not met**")
+        p(f"- {name}: {state} ({show(value)})")
+
+    verdict(f"W3 wall <= {W3_WALL_MAX} s", medians[(w3, "aio")], lambda v: v <= W3_WALL_MAX,
+            lambda v: f"aio {secs(v)}, Asio {secs(medians[(w3, 'asio')])}")
+    def nbytes(v):
+        return "n/a" if v is None else f"{v:,.0f}"
+
+    verdict(f"W3 RSS per sleeping task <= {W3_BYTES_MAX} bytes", medians[(w3m, "aio")],
+            lambda v: v <= W3_BYTES_MAX,
+            lambda v: f"aio {nbytes(v)} B, Asio {nbytes(medians[(w3m, 'asio')])} B")
+    w3b_x = ratio(medians[(w3b, "aio")], medians[(w3b, "asio")])
+    verdict(f"W3b tasks/s >= {W3B_VS_ASIO:.0f}x Asio", w3b_x, lambda v: v >= W3B_VS_ASIO,
+            lambda v: f"{fx(v)}: {si(medians[(w3b, 'aio')])} vs {si(medians[(w3b, 'asio')])} tasks/s")
+    w4_x = ratio(medians[(w4, "aio")], medians[(w4, "fiber")])
+    verdict("W4 items/s >= Boost.Fiber's buffered_channel", w4_x, lambda v: v >= W4_VS_FIBER,
+            lambda v: f"{fx(v)}: {si(medians[(w4, 'aio')])} vs {si(medians[(w4, 'fiber')])} items/s")
+
+    # ------------------------------------------------------------------ every run
+    p()
+    p("### Every event-loop run (median (min–max))")
+    p()
+    p("| label | method | runs ok | wall | rate | RSS per task | cores busy | other processes (cores) |")
+    p("|---|---|---|---|---|---|---|---|")
+    for label in sorted(runs):
+        if label.split("/")[0] not in ("W3", "W3b", "W4", "echo"):
+            continue
+        total = len(runs[label]) + len(failed.get(label, []))
+        rss = vals(label, "inproc_rss_per_task_bytes")
+        p(f"| {label} | {first(label, 'method', '')} | {len(runs[label])}/{total} "
+          f"| {spread(vals(label, 'wall_s'), secs)} | {spread(vals(label, 'rate'), lambda v: si(v, '/s'))} "
+          f"| {spread(rss, lambda v: f'{v:,.0f} B') if rss else ''} "
+          f"| {spread(vals(label, 'cores'), lambda v: f'{v:.2f}')} "
+          f"| {spread(vals(label, 'others_cpu'), lambda v: f'{v:.2f}')} |")
+    p()
+    p("Cores busy and other processes: as above, for the C++ programs (loop_peer.hpp measures them "
+      "from /proc/stat); the Python peers do not record them. W3 sleeps 1.0 s, so its cores busy is "
+      "small by design.")
 
 
 if __name__ == "__main__":
