@@ -5,6 +5,7 @@
 #include "tandem/aio/condition.hpp"
 #include "tandem/aio/errors.hpp"
 #include "tandem/aio/event.hpp"
+#include "tandem/aio/gather.hpp"
 #include "tandem/aio/lock.hpp"
 #include "tandem/aio/loop.hpp"
 #include "tandem/aio/queue.hpp"

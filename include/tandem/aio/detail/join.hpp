@@ -1,0 +1,226 @@
+// What the combinators share: turning awaitables into task handles, and a waiter that sleeps
+// until its owner says "enough" (a count reached, a first failure, a first completion).
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tandem/aio/detail/task_base.hpp"
+#include "tandem/aio/task.hpp"
+#include "tandem/detail/assert.hpp"
+
+namespace tandem::aio {
+
+/// What the combinators accept: a coroutine (task<T>, scheduled by the combinator, as asyncio's
+/// ensure_future does) or an already scheduled task (task_handle<T>).
+template <class A>
+concept task_like = requires {
+  typename std::remove_cvref_t<A>::value_type;
+}
+&&(std::is_same_v<std::remove_cvref_t<A>, task<typename std::remove_cvref_t<A>::value_type>> ||
+   std::is_same_v<std::remove_cvref_t<A>,
+                  task_handle<typename std::remove_cvref_t<A>::value_type>>);
+
+/// The result type of awaiting a task_like.
+template <task_like A>
+using task_result_t = typename std::remove_cvref_t<A>::value_type;
+
+/// Tag: gather returns each outcome (value or exception) instead of raising the first exception.
+/// Follows asyncio.gather(return_exceptions=True).
+struct return_exceptions_t {
+  explicit return_exceptions_t() = default;
+};
+inline constexpr return_exceptions_t return_exceptions{};
+
+/// One outcome of gather(return_exceptions, ...): the value (std::monostate for void) or the
+/// exception (including cancelled_error) the task ended with.
+template <class T>
+using outcome =
+    std::variant<std::conditional_t<std::is_void_v<T>, std::monostate, T>, std::exception_ptr>;
+
+namespace detail {
+
+/// Schedules a coroutine, or passes a handle through.
+template <class T>
+task_handle<T> ensure_task(task<T>&& t) {
+  return create_task(std::move(t));
+}
+template <class T>
+task_handle<T> ensure_task(task_handle<T> h) noexcept {
+  return h;
+}
+
+/// True if a finished task counts as a failure for gather/wait(FIRST_EXCEPTION): it raised,
+/// including cancelled_error.
+inline bool failed(const task_base& t) noexcept { return t.error() != nullptr; }
+
+/// Suspends the current task until notify() (from done nodes, timers) or a cancellation.
+/// `on_cancel` decides what a cancellation does: return true to end the wait now with
+/// cancelled_error; false to keep waiting (the owner forwarded the cancel to its children and
+/// will notify() when they are done; `cancel_requested()` then tells it to raise).
+class waker final : public wait_target {
+ public:
+  using cancel_fn = bool (*)(void* ctx) noexcept;
+  waker() noexcept = default;
+  waker(cancel_fn on_cancel, void* ctx) noexcept : on_cancel_(on_cancel), ctx_(ctx) {}
+  // Not copyable: awaiters are handed out by pointer (g++ 12 copies an awaited lvalue returned
+  // by reference, so co_await must see a small value object, not the waker itself).
+  waker(const waker&) = delete;
+  waker& operator=(const waker&) = delete;
+
+  struct awaiter {
+    waker* w;
+    bool await_ready() const noexcept { return w->await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return w->await_suspend(h); }
+    void await_resume() { w->await_resume(); }
+  };
+  /// Awaitable: resumes after notify(). Errors: as await_resume.
+  awaiter wait() noexcept { return awaiter{this}; }
+
+  /// Ends the wait (loop thread). Idempotent until the next co_await.
+  void notify() noexcept {
+    notified_ = true;
+    if (suspended_) {
+      suspended_ = false;
+      task_->wake();
+    }
+  }
+  [[nodiscard]] bool cancel_requested() const noexcept { return cancel_requested_; }
+  [[nodiscard]] task_base* waiting_task() const noexcept { return task_; }
+
+  bool await_ready() const noexcept { return notified_; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    task_ = task_base::current();
+    TANDEM_ASSERT(task_, "an aio combinator awaited outside a task");
+    if (!task_->may_suspend()) return false;
+    suspended_ = true;
+    task_->suspend(h, this);
+    return true;
+  }
+  /// Errors: cancelled_error if the task was cancelled and on_cancel ended the wait, or a
+  /// cancel arrived after the wake-up.
+  void await_resume() {
+    notified_ = false;
+    if (!task_) return;
+    if (aborted_) {
+      aborted_ = false;
+      task_->throw_cancelled_wait();
+    }
+    task_->checkpoint();
+  }
+
+ private:
+  bool cancel_wait() noexcept override {
+    cancel_requested_ = true;
+    if (on_cancel_ && !on_cancel_(ctx_)) return true;  // delivered to the children; keep waiting
+    aborted_ = true;
+    suspended_ = false;
+    task_->wake();
+    return true;
+  }
+
+  cancel_fn on_cancel_ = nullptr;
+  void* ctx_ = nullptr;
+  task_base* task_ = nullptr;
+  bool notified_ = false;
+  bool suspended_ = false;
+  bool aborted_ = false;
+  bool cancel_requested_ = false;
+};
+
+/// Waits for a set of tasks: all done, the first failure, or the first completion.
+/// Lives in the waiting coroutine's frame; one done node per task, unlinked on destruction so
+/// tasks that outlive the wait (gather raising early) never call back into a dead frame.
+class join {
+ public:
+  enum class until : std::uint8_t { all_done, first_failure, first_done };
+
+  /// `forward_cancel`: cancelling the waiting task cancels every task still running and keeps
+  /// waiting (gather); otherwise the wait ends at once with cancelled_error (wait, as_completed).
+  join(until u, bool forward_cancel) noexcept
+      : waker_(&join::on_cancel, this), until_(u), forward_cancel_(forward_cancel) {}
+  join(const join&) = delete;
+  join& operator=(const join&) = delete;
+  ~join() {
+    for (node& n : nodes_)
+      if (n.linked) n.child->remove_done_node(&n);
+  }
+
+  /// Watches `tasks` (their scheduling states). Call once, before waiting.
+  void watch(std::vector<task_base*> tasks) {
+    nodes_ = std::vector<node>(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      nodes_[i].owner = this;
+      nodes_[i].child = tasks[i];
+      nodes_[i].index = static_cast<std::uint32_t>(i);
+      if (tasks[i]->done()) {
+        on_child_done(i, *tasks[i]);
+      } else {
+        nodes_[i].linked = true;
+        ++pending_;
+        tasks[i]->add_done_node(&nodes_[i]);
+      }
+    }
+    if (pending_ == 0) waker_.notify();
+  }
+
+  /// Awaitable: resumes once the `until` condition holds (or cancelled_error, see above).
+  waker::awaiter wait() noexcept { return waker_.wait(); }
+  [[nodiscard]] task_base* waiting_task() const noexcept { return waker_.waiting_task(); }
+  [[nodiscard]] bool satisfied() const noexcept {
+    return pending_ == 0 || (until_ != until::all_done && first_ != npos);
+  }
+  /// Index of the first task that failed (first_failure) or finished (first_done), else npos.
+  [[nodiscard]] std::size_t first() const noexcept { return first_; }
+  [[nodiscard]] std::size_t pending() const noexcept { return pending_; }
+  /// True if the waiting task was cancelled while waiting (forward_cancel mode).
+  [[nodiscard]] bool cancel_requested() const noexcept { return waker_.cancel_requested(); }
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+ private:
+  struct node final : done_node {
+    node() noexcept : done_node(&node::fire) {}
+    join* owner = nullptr;
+    task_base* child = nullptr;
+    std::uint32_t index = 0;
+    bool linked = false;
+    static void fire(done_node* n, task_base* t) noexcept {
+      auto& self = static_cast<node&>(*n);
+      self.linked = false;
+      --self.owner->pending_;
+      self.owner->on_child_done(self.index, *t);
+    }
+  };
+
+  void on_child_done(std::size_t i, const task_base& t) noexcept {
+    if (first_ == npos &&
+        (until_ == until::first_done || (until_ == until::first_failure && failed(t))))
+      first_ = i;
+    if (satisfied()) waker_.notify();
+  }
+  static bool on_cancel(void* self) noexcept {
+    auto& j = *static_cast<join*>(self);
+    if (!j.forward_cancel_) return true;
+    std::string msg = j.waker_.waiting_task()->cancel_message();
+    for (node& n : j.nodes_)
+      if (n.linked) n.child->cancel(msg);
+    return false;
+  }
+
+  std::vector<node> nodes_;
+  detail::waker waker_;
+  std::size_t pending_ = 0;
+  std::size_t first_ = npos;
+  until until_;
+  bool forward_cancel_;
+};
+
+}  // namespace detail
+}  // namespace tandem::aio
