@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tandem/aio/barrier.hpp"
+#include "tandem/aio/channel.hpp"
 #include "tandem/aio/condition.hpp"
 #include "tandem/aio/errors.hpp"
 #include "tandem/aio/event.hpp"
