@@ -12,14 +12,15 @@
 // before the first connection until every client and session is done and the server is closed.
 // Prints one JSON line (loop_peer.hpp); a wrong echo exits non-zero.
 //
-// Written against the asyncio-shaped API the aio layer is building (issue 3): start_server(
-// handler, host, port) with handler(stream_reader, stream_writer); open_connection(host, port)
+// Uses aio's asyncio-shaped streams (include/tandem/aio/streams.hpp): start_server(handler, host,
+// port) with handler(stream_reader, stream_writer) and server::port(); open_connection(host, port)
 // giving a reader and a writer; read(n) (empty at EOF), readexactly(n), write(bytes), drain(),
-// close(), wait_closed(). bound_port() below tries the likely spellings of "the port the server
-// got". Built outside the default build (EXCLUDE_FROM_ALL in bench/CMakeLists.txt, and only once
-// include/tandem/aio/streams.hpp exists); bench/run.sh builds it and leaves the tandem cell empty,
-// with the build log's name, if it does not build.
+// close(), wait_closed(); server::wait_closed() waits for every handler. Built outside the default
+// build (EXCLUDE_FROM_ALL in bench/CMakeLists.txt, and only once include/tandem/aio/streams.hpp
+// exists); bench/run.sh builds it and leaves the tandem cell empty, with the build log's name, if
+// it does not build.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -34,23 +35,6 @@ namespace {
 
 namespace tb = tandem_bench;
 namespace aio = tandem::aio;
-
-template <class>
-inline constexpr bool always_false = false;
-
-/// The TCP port a server listening on port 0 was given.
-template <class Server>
-int bound_port(const Server& s) {
-  if constexpr (requires { s.port(); }) {
-    return static_cast<int>(s.port());
-  } else if constexpr (requires { s.sockets()[0].port(); }) {
-    return static_cast<int>(s.sockets()[0].port());
-  } else if constexpr (requires { s.sockets()[0].getsockname().port; }) {
-    return static_cast<int>(s.sockets()[0].getsockname().port);
-  } else {
-    static_assert(always_false<Server>, "aio_echo.cpp: teach bound_port() the server's port");
-  }
-}
 
 struct echo_stats {
   long long messages = 0;  // round trips whose echo matched
@@ -73,7 +57,7 @@ aio::task<void> session(aio::stream_reader reader, aio::stream_writer writer) {
 }
 
 /// Client c: `msgs` round trips of `bytes` bytes, each echo checked.
-aio::task<int> client(int port, long c, long msgs, long bytes, echo_stats* stats) {
+aio::task<int> client(std::uint16_t port, long c, long msgs, long bytes, echo_stats* stats) {
   auto [reader, writer] = co_await aio::open_connection("127.0.0.1", port);
   const auto size = static_cast<std::size_t>(bytes);
   std::string msg(size, '\0');
@@ -81,7 +65,7 @@ aio::task<int> client(int port, long c, long msgs, long bytes, echo_stats* stats
     for (std::size_t j = 0; j < size; ++j) msg[j] = tb::echo_byte(c, i, static_cast<long>(j));
     writer.write(msg);
     co_await writer.drain();
-    auto got = co_await reader.readexactly(bytes);
+    auto got = co_await reader.readexactly(size);
     if (got.size() != size || !std::equal(got.begin(), got.end(), msg.begin(),
                                           [](auto a, char b) { return static_cast<char>(a) == b; }))
       tb::fail("echo/aio: connection " + std::to_string(c) + " got a wrong echo");
@@ -94,15 +78,14 @@ aio::task<int> client(int port, long c, long msgs, long bytes, echo_stats* stats
 
 aio::task<double> echo_main(long conns, long msgs, long bytes, echo_stats* stats) {
   auto server = co_await aio::start_server(session, "127.0.0.1", 0);
-  const int port = bound_port(server);
+  const std::uint16_t port = server.port();
   const tb::run_meter meter;
   std::vector<aio::task_handle<int>> clients;
   for (long c = 0; c < conns; ++c)
     clients.push_back(aio::create_task(client(port, c, msgs, bytes, stats)));
   for (auto& h : clients) co_await std::move(h);
-  // Bounded: every client has closed, so every session ends at EOF; wait for them (1 ms steps,
-  // at most about 10 s), then close the server.
-  for (int i = 0; i < 10'000 && stats->sessions_done < conns; ++i) co_await aio::sleep(0.001);
+  // Bounded: every client has closed, so every session ends at EOF; wait_closed() waits for
+  // their handlers.
   server.close();
   co_await server.wait_closed();
   co_return meter.elapsed();
