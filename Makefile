@@ -3,18 +3,33 @@
 #   make test   installs what is missing, builds, runs the test suite         (PRESET=asan|tsan|debug)
 #   make bench  builds (release) and runs the benchmarks beside the Python peers, printing ratios
 #   make deps   installs the Debian packages that are missing (idempotent; quiet when all are there)
+#   make deps-bench  the same for what only `make bench` needs (BENCH_DEPS), after deps
 PRESET ?= release
 LAB_ARGS ?=
 DEPS := cmake ninja-build g++ make python3 time libgtest-dev libgmock-dev libbenchmark-dev \
         libtbb-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+# Only `make bench` needs these (the event-loop peers: Asio, Boost.Fiber, uvloop); kept out of DEPS
+# so that `make test` and CI do not install them.
+BENCH_DEPS := libasio-dev libboost-fiber-dev libboost-context-dev python3-uvloop
 
-.PHONY: deps build lab test bench clean
+.PHONY: deps deps-bench build lab test bench clean
 
 deps:
 	@missing=""; \
 	for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The same as deps, for BENCH_DEPS.
+deps-bench: deps
+	@missing=""; \
+	for p in $(BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps-bench: installing$$missing"; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
@@ -32,7 +47,7 @@ test: build
 	ctest --preset $(PRESET)
 
 bench: PRESET = release
-bench: build
+bench: deps-bench build
 	bench/run.sh build/release
 
 clean:
