@@ -135,6 +135,43 @@ class waker final : public wait_target {
   bool cancel_requested_ = false;
 };
 
+/// Waits until `target` is done, without retrieving its result and without forwarding a
+/// cancellation to it (shield, wait_for(task, 0)): cancelling the waiting task ends the wait at
+/// once with cancelled_error and leaves `target` running.
+class done_awaiter final : public done_node, public wait_target {
+ public:
+  explicit done_awaiter(task_base& target) noexcept
+      : done_node(&done_awaiter::on_done), target_(target) {}
+  bool await_ready() const noexcept { return target_.done(); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    waiter_ = task_base::current();
+    TANDEM_ASSERT(waiter_, "an aio combinator awaited outside a task");
+    if (!waiter_->may_suspend()) return false;
+    target_.add_done_node(this);
+    waiter_->suspend(h, this);
+    return true;
+  }
+  void await_resume() {
+    if (!waiter_) return;
+    if (aborted_) waiter_->throw_cancelled_wait();
+    waiter_->checkpoint();
+  }
+
+ private:
+  static void on_done(done_node* n, task_base*) noexcept {
+    static_cast<done_awaiter&>(*n).waiter_->wake();
+  }
+  bool cancel_wait() noexcept override {
+    target_.remove_done_node(this);
+    aborted_ = true;
+    waiter_->wake();
+    return true;
+  }
+  task_base& target_;
+  task_base* waiter_ = nullptr;
+  bool aborted_ = false;
+};
+
 /// Waits for a set of tasks: all done, the first failure, or the first completion.
 /// Lives in the waiting coroutine's frame; one done node per task, unlinked on destruction so
 /// tasks that outlive the wait (gather raising early) never call back into a dead frame.
