@@ -15,3 +15,4 @@
 #include "tandem/aio/sleep.hpp"
 #include "tandem/aio/task.hpp"
 #include "tandem/aio/threads.hpp"
+#include "tandem/aio/timeout.hpp"
