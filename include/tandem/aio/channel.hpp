@@ -157,27 +157,18 @@ class channel {
   /// Closes the channel: pushes now throw channel_closed (also those waiting), pops return the
   /// items left and then std::nullopt (waiting pops return it at once). Idempotent.
   void close() {
-    waiter* to_wake = nullptr;  // a local list through next_ready, woken after unlocking
-    {
-      std::lock_guard lk(mu_);
-      if (closed_) return;
-      closed_ = true;
-      for (detail::waiter_list* l : {&async_poppers_, &async_pushers_}) {
-        while (!l->empty()) {
-          waiter& w = as_channel_waiter(l->pop_front());
-          w.closed_wake_ = true;
-          w.next_ready = to_wake;
-          to_wake = &w;
-        }
+    std::lock_guard lk(mu_);
+    if (closed_) return;
+    closed_ = true;
+    for (detail::waiter_list* l : {&async_poppers_, &async_pushers_}) {
+      while (!l->empty()) {
+        waiter& w = as_channel_waiter(l->pop_front());
+        w.closed_wake_ = true;
+        wake(&w);
       }
-      not_empty_.notify_all();
-      not_full_.notify_all();
     }
-    while (to_wake) {
-      waiter* next = to_wake->next_ready ? &static_cast<waiter&>(*to_wake->next_ready) : nullptr;
-      wake(to_wake);  // may resume (and destroy) it on another thread: read next first
-      to_wake = next;
-    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
   }
 
   /// True after close().
@@ -235,8 +226,11 @@ class channel {
     return static_cast<waiter&>(*h);
   }
 
-  // Wakes a task taken off a list (unlocked): directly on its loop's thread, else through
+  // Wakes a task taken off a list: directly on its loop's thread, else through
   // schedule_threadsafe, whose node (the waiter itself) wakes the task on the loop.
+  // Called under mu_: the woken task takes mu_ in await_resume before it can go on (and perhaps
+  // end its loop), so this thread is done touching that loop by then. schedule_threadsafe
+  // touches the loop after it has published the node, so it must not run unlocked.
   static void wake(waiter* w) noexcept {
     if (!w) return;
     if (loop::current() == w->loop_)
@@ -253,7 +247,7 @@ class channel {
   }
 
   // An item became available (under mu_): reserve it for the first parked task, or tell a
-  // thread. Returns the task to wake once mu_ is released.
+  // thread. Returns the task to wake (still under mu_).
   waiter* item_added_locked() noexcept {
     if (!async_poppers_.empty()) {
       waiter& w = as_channel_waiter(async_poppers_.pop_front());
@@ -279,15 +273,13 @@ class channel {
   template <class U>
   void put_locked(U&& v, std::unique_lock<std::mutex>& lk) {
     buf_.push(std::forward<U>(v));
-    waiter* w = item_added_locked();
+    wake(item_added_locked());
     lk.unlock();
-    wake(w);
   }
   T take_locked(std::unique_lock<std::mutex>& lk) {
     T v = buf_.pop();
-    waiter* w = slot_freed_locked();
+    wake(slot_freed_locked());
     lk.unlock();
-    wake(w);
     return v;
   }
 
@@ -337,9 +329,8 @@ class channel<T>::push_awaiter final : private channel<T>::waiter {
     if (this->reserved_) {  // a slot was reserved for us
       --ch.slots_reserved_;
       if (!this->task_->may_suspend() || ch.closed_) {
-        waiter* heir = ch.slot_freed_locked();  // pass the slot on
+        wake(ch.slot_freed_locked());  // pass the slot on
         lk.unlock();
-        wake(heir);
         this->task_->checkpoint();
         throw channel_closed();
       }
@@ -387,9 +378,8 @@ class channel<T>::pop_awaiter final : private channel<T>::waiter {
     if (this->reserved_) {  // an item was reserved for us
       --ch.items_reserved_;
       if (!this->task_->may_suspend()) {
-        waiter* heir = ch.item_added_locked();  // pass the item on
+        wake(ch.item_added_locked());  // pass the item on
         lk.unlock();
-        wake(heir);
         this->task_->checkpoint();  // throws
       }
       return ch.take_locked(lk);
