@@ -11,7 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "tandem/aio.hpp"
+#include "tandem/aio/loop.hpp"
+#include "tandem/aio/run.hpp"
+#include "tandem/aio/sleep.hpp"
+#include "tandem/aio/task.hpp"
 #include "test_support.hpp"
 
 namespace aio = tandem::aio;

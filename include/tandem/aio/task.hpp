@@ -195,7 +195,7 @@ class handle_awaiter final : public done_node, public wait_target {
 
  private:
   static void on_done(done_node* n, task_base*) noexcept {
-    static_cast<handle_awaiter*>(n)->waiter_->wake();
+    static_cast<handle_awaiter&>(*n).waiter_->wake();
   }
   // Follows asyncio: cancelling a task that awaits another task cancels that task too; the
   // awaiting task then resumes when the awaited one has finished.
