@@ -16,3 +16,8 @@
 #include "tandem/aio/task.hpp"
 #include "tandem/aio/threads.hpp"
 #include "tandem/aio/timeout.hpp"
+#include "tandem/aio/map.hpp"
+#include "tandem/aio/race.hpp"
+#include "tandem/aio/shield.hpp"
+#include "tandem/aio/task_group.hpp"
+#include "tandem/aio/wait.hpp"

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -135,6 +136,26 @@ class waker final : public wait_target {
   bool cancel_requested_ = false;
 };
 
+/// Holds a body's result, or nothing for void (task_group::run).
+template <class T>
+struct gathered_slot {
+  T value;
+};
+template <>
+struct gathered_slot<void> {};
+
+/// Cancels a loop timer when the waiting frame unwinds (normally or by cancellation), so a
+/// timer never calls into a dead frame.
+struct timer_guard {
+  std::optional<timer_handle> timer;
+  timer_guard() = default;
+  timer_guard(const timer_guard&) = delete;
+  timer_guard& operator=(const timer_guard&) = delete;
+  ~timer_guard() {
+    if (timer) timer->cancel();
+  }
+};
+
 /// Waits until `target` is done, without retrieving its result and without forwarding a
 /// cancellation to it (shield, wait_for(task, 0)): cancelling the waiting task ends the wait at
 /// once with cancelled_error and leaves `target` running.
@@ -212,8 +233,15 @@ class join {
   waker::awaiter wait() noexcept { return waker_.wait(); }
   [[nodiscard]] task_base* waiting_task() const noexcept { return waker_.waiting_task(); }
   [[nodiscard]] bool satisfied() const noexcept {
-    return pending_ == 0 || (until_ != until::all_done && first_ != npos);
+    return forced_ || pending_ == 0 || (until_ != until::all_done && first_ != npos);
   }
+  /// Ends the wait now (a timeout): satisfied() becomes true.
+  void force() noexcept {
+    forced_ = true;
+    waker_.notify();
+  }
+  /// Wakes the waiter to re-check its own condition.
+  void poke() noexcept { waker_.notify(); }
   /// Index of the first task that failed (first_failure) or finished (first_done), else npos.
   [[nodiscard]] std::size_t first() const noexcept { return first_; }
   [[nodiscard]] std::size_t pending() const noexcept { return pending_; }
@@ -240,8 +268,14 @@ class join {
     if (first_ == npos &&
         (until_ == until::first_done || (until_ == until::first_failure && failed(t))))
       first_ = i;
-    if (satisfied()) waker_.notify();
+    if (satisfied() || poke_each_) waker_.notify();
   }
+
+ public:
+  /// Wake the waiter on every completion (it checks a condition of its own).
+  void poke_on_each() noexcept { poke_each_ = true; }
+
+ private:
   static bool on_cancel(void* self) noexcept {
     auto& j = *static_cast<join*>(self);
     if (!j.forward_cancel_) return true;
@@ -257,6 +291,8 @@ class join {
   std::size_t first_ = npos;
   until until_;
   bool forward_cancel_;
+  bool forced_ = false;
+  bool poke_each_ = false;
 };
 
 }  // namespace detail
