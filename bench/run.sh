@@ -145,6 +145,12 @@ if part loop; then
   asio_why="tandem_asio_peers not built: make deps-bench installs libasio-dev, then rebuild"
   fiber_why="tandem_fiber_peers not built: make deps-bench installs libboost-fiber-dev, then rebuild"
   read -r ECHO_CONNS ECHO_MSGS ECHO_BYTES <<< "$ECHO_ARGS"
+  # With aio::gather in the tree the aio rows use it; the create_task way (one await per handle)
+  # is then measured too, for the detailed table.
+  AIO_BOTH=0
+  if have tandem_aio_timers && { "$OUT/tandem_aio_timers" 2>&1 || true; } | grep -q "gather available"; then
+    AIO_BOTH=1
+  fi
 
   # Repetitions outermost and the systems inside, so a noisy moment spreads over every system.
   log "W3 (100,000 sleeping tasks), W3b (1,000,000 spawns), W4 (queue), echo ($ECHO_CONNS x $ECHO_MSGS x $ECHO_BYTES B): $CXX_REPS runs each"
@@ -153,6 +159,10 @@ if part loop; then
       run_loop W3/aio "$r" "$OUT/tandem_aio_timers" w3
       run_loop W3b/aio/ret "$r" "$OUT/tandem_aio_timers" w3b ret
       run_loop W3b/aio/sleep0 "$r" "$OUT/tandem_aio_timers" w3b sleep0
+      if [ "$AIO_BOTH" = 1 ]; then
+        run_loop W3/aio/create_task "$r" "$OUT/tandem_aio_timers" w3 100000 create_task
+        run_loop W3b/aio/ret/create_task "$r" "$OUT/tandem_aio_timers" w3b ret create_task
+      fi
     fi
     if have tandem_asio_peers; then
       run_loop W3/asio "$r" "$OUT/tandem_asio_peers" w3
