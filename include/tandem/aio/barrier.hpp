@@ -28,7 +28,8 @@ class barrier {
   /// Waits until `parties()` tasks are waiting; returns this task's arrival index, 0 to
   /// parties() - 1 (the last to arrive gets parties() - 1 and releases the others).
   /// Follows asyncio.Barrier.wait.
-  /// Suspends: yes (also the last arrival, to take the barrier's lock); a cancellation point.
+  /// Suspends: until the round is full (the last arrival only if it must wait for the barrier's
+  /// lock or for the previous round to drain); each wait is a cancellation point.
   /// A task cancelled while waiting leaves the barrier (the count drops again).
   /// Errors: broken_barrier_error if the barrier is broken (abort()) or is reset while waiting;
   /// cancelled_error.
