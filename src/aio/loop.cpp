@@ -186,16 +186,16 @@ void loop::schedule(detail::ready_node* n) noexcept { impl_->push(n); }
 void loop::schedule_threadsafe(detail::ready_node* n) noexcept {
   impl& m = *impl_;
   n->next_ready = nullptr;
-  {
-    std::lock_guard lk(m.remote_mu);
-    if (m.remote_tail)
-      m.remote_tail->next_ready = n;
-    else
-      m.remote_head = n;
-    m.remote_tail = n;
-  }
-  // After the push (under the mutex): the loop clears `woken` before draining, so either it
-  // drains our node, or it sees woken == false and we write the eventfd.
+  // Everything under the mutex, the eventfd write included: once the loop can drain our node, the
+  // task it wakes may finish and the loop be destroyed, so nothing may touch the loop after the
+  // unlock. The loop clears `woken` before draining (under this mutex), so either it drains our
+  // node, or it sees woken == false and we write the eventfd.
+  std::lock_guard lk(m.remote_mu);
+  if (m.remote_tail)
+    m.remote_tail->next_ready = n;
+  else
+    m.remote_head = n;
+  m.remote_tail = n;
   if (!m.woken.exchange(true, std::memory_order_acq_rel)) {
     std::uint64_t one = 1;
     [[maybe_unused]] auto r = ::write(m.wakefd, &one, sizeof one);

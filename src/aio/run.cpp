@@ -15,8 +15,13 @@ void finish_run(loop& l) noexcept {
     // Tasks still alive get one cancel each, then run until they finish: their cleanup runs,
     // as asyncio.run's _cancel_all_tasks does. A task that ignores cancellation keeps the loop
     // running, as in asyncio.
-    std::vector<task_base*> left = l.internals().tasks;
-    for (task_base* t : left) t->cancel();
+    // Cancelled from a loop callback: cancelling touches the loop (timers, ready queue) through
+    // the running loop of the thread.
+    l.call_soon([&l] {
+      std::vector<task_base*> left = l.internals().tasks;
+      for (task_base* t : left) t->cancel();
+    });
+    l.run_once(0);
     while (!l.internals().tasks.empty()) l.run_once();
   } catch (...) {
     report_unraisable(std::current_exception(), "aio::run while cancelling the remaining tasks");

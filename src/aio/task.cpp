@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 #include "aio/detail/loop_impl.hpp"
 #include "tandem/aio/task.hpp"
@@ -17,9 +18,16 @@ struct task_base::extra {
   std::string cancel_message;
 };
 
+namespace {
+// Names and cancel messages, rare, live here rather than in every task (a sleeping task is
+// counted in bytes: WORKLOADS.md W3). Tasks belong to their loop's thread, so a thread-local
+// table needs no lock.
+thread_local std::unordered_map<const task_base*, task_base::extra> side_table;
+}  // namespace
+
 task_base::extra& task_base::ext() {
-  if (!ext_) ext_ = new extra();
-  return *ext_;
+  has_extra_ = true;
+  return side_table[this];
 }
 
 task_base* task_base::current() noexcept { return running_task; }
@@ -34,7 +42,7 @@ class registry_access {
     v.push_back(t);
   }
   static void remove(task_base* t) noexcept {
-    auto& v = t->owner_->internals().tasks;
+    auto& v = t->owner()->internals().tasks;
     task_base* last = v.back();
     v[t->registry_index_] = last;
     last->registry_index_ = t->registry_index_;
@@ -45,12 +53,10 @@ class registry_access {
 void task_base::start(loop& l, std::coroutine_handle<> root) {
   TANDEM_ASSERT(status_ == task_status::created, "create_task: the coroutine already ran");
   registry_access::add(l, this);  // may throw bad_alloc: nothing changed yet
-  owner_ = &l;
   id_ = ++tasks_created;
   awaited_ = true;
   refs_ = 2;  // the loop's, until done; the handle's
   resume_point_ = root;
-  root_ = root;
   status_ = task_status::scheduled;
   l.schedule(this);
 }
@@ -62,7 +68,7 @@ void task_base::run_step(ready_node* n) noexcept {
     // the coroutine before its first line).
     t->must_cancel_ = false;
     t->error_ = std::make_exception_ptr(cancelled_error(t->cancel_message()));
-    t->finish();
+    t->finish(t->resume_point_);
     return;
   }
   t->stepped_ = true;
@@ -75,7 +81,7 @@ void task_base::run_step(ready_node* n) noexcept {
 
 bool task_base::cancel(std::string msg) noexcept {
   if (done()) return false;
-  ++cancel_requests_;
+  if (cancel_requests_ < UINT16_MAX) ++cancel_requests_;
   if (!msg.empty()) {
     try {
       ext().cancel_message = std::move(msg);
@@ -94,14 +100,19 @@ std::uint32_t task_base::uncancel() noexcept {
 }
 
 std::string task_base::name() const {
-  if (ext_ && !ext_->name.empty()) return ext_->name;
+  if (has_extra_) {
+    auto it = side_table.find(this);
+    if (it != side_table.end() && !it->second.name.empty()) return it->second.name;
+  }
   return "Task-" + std::to_string(id_);
 }
 
 void task_base::set_name(std::string name) { ext().name = std::move(name); }
 
 std::string task_base::cancel_message() const {
-  return ext_ ? ext_->cancel_message : std::string();
+  if (!has_extra_) return {};
+  auto it = side_table.find(this);
+  return it == side_table.end() ? std::string() : it->second.cancel_message;
 }
 
 void task_base::throw_pending_cancel() {
@@ -127,7 +138,28 @@ bool task_base::remove_done_node(done_node* n) noexcept {
   return false;
 }
 
-void task_base::finish() noexcept {
+bool task_base::add_shared_done_node(done_node* n) noexcept {
+  if (shared_tail_) return false;
+  done_node** p = &done_list_;
+  while (*p) p = &(*p)->next;
+  n->next = nullptr;
+  *p = n;
+  shared_tail_ = true;
+  return true;
+}
+
+void task_base::remove_shared_done_node(done_node* n) noexcept {
+  for (done_node** p = &done_list_; *p; p = &(*p)->next) {
+    if (*p == n) {
+      *p = nullptr;  // it is the tail; its own `next` is shared and stays null
+      shared_tail_ = false;
+      return;
+    }
+  }
+}
+
+void task_base::finish(std::coroutine_handle<> root) noexcept {
+  resume_point_ = root;  // release() destroys the frame through it
   if (error_) {
     try {
       std::rethrow_exception(error_);
@@ -155,7 +187,9 @@ void task_base::finish() noexcept {
   release();
 }
 
-task_base::~task_base() { delete ext_; }
+task_base::~task_base() {
+  if (has_extra_) side_table.erase(this);
+}
 
 void task_base::release() noexcept {
   if (--refs_ != 0) return;
@@ -167,7 +201,7 @@ void task_base::release() noexcept {
     }
     report_unraisable(error_, where);
   }
-  root_.destroy();
+  resume_point_.destroy();
 }
 
 bool debug_enabled() noexcept {

@@ -1,8 +1,11 @@
 // aio::gather: run awaitables concurrently and collect their results (asyncio.gather).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <exception>
+#include <initializer_list>
+#include <span>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -17,83 +20,114 @@ namespace detail {
 template <class T>
 using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+// Waits for every task (or the first failure unless `settle`). Rethrows cancelled_error when the
+// gathering task itself was cancelled (after forwarding the cancel); failures are the caller's.
+inline task<void> join_tasks(std::span<task_base* const> tasks, bool settle) {
+  join j(settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
+  j.watch(tasks);
+  while (!j.satisfied()) co_await j.wait();
+  if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
+}
+
+// The tasks of one gather: one reference to each, as a plain array the join can borrow (one
+// pointer per task: W3 gathers 100,000 sleeping tasks).
 template <class T>
-gathered_t<T> take_gathered(task_handle<T>& h) {
+class task_set {
+ public:
+  task_set() = default;
+  task_set(const task_set&) = delete;
+  task_set& operator=(const task_set&) = delete;
+  task_set(task_set&& o) noexcept : tasks_(std::move(o.tasks_)) {}
+  ~task_set() {
+    for (task_base* t : tasks_) t->release();
+  }
+  void reserve(std::size_t n) { tasks_.reserve(n); }
+  void add(task_handle<T> h) {
+    tasks_.reserve(tasks_.size() + 1);  // so push_back cannot throw after detach
+    tasks_.push_back(h.detach());
+  }
+  [[nodiscard]] std::span<task_base* const> bases() const noexcept { return tasks_; }
+  [[nodiscard]] std::size_t size() const noexcept { return tasks_.size(); }
+  promise<T>& operator[](std::size_t i) const noexcept {
+    return static_cast<promise<T>&>(*tasks_[i]);
+  }
+
+ private:
+  std::vector<task_base*> tasks_;
+};
+
+template <class T>
+gathered_t<T> take_gathered(promise<T>& p) {
+  p.mark_retrieved();
+  if (p.cancelled()) p.throw_cancelled();
   if constexpr (std::is_void_v<T>) {
-    h.result();
+    take_result<T, true>(p);
     return {};
   } else {
-    return T(std::move(h.result()));
+    return take_result<T, true>(p);
   }
 }
 
 template <class T>
-outcome<T> take_outcome(task_handle<T>& h) {
+outcome<T> take_outcome(promise<T>& p) {
   try {
-    return outcome<T>(std::in_place_index<0>, take_gathered(h));
+    return outcome<T>(std::in_place_index<0>, take_gathered(p));
   } catch (...) {
     return outcome<T>(std::in_place_index<1>, std::current_exception());
   }
 }
 
-// Waits for every task (or the first failure unless `settle`). Rethrows the first failure, or
-// cancelled_error when the gathering task itself was cancelled (after forwarding the cancel).
-inline task<void> join_tasks(std::vector<task_base*> tasks, bool settle) {
-  join j(settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
-  j.watch(std::move(tasks));
-  while (!j.satisfied()) co_await j.wait();
-  if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
+template <class T>
+task_set<T> schedule_all(std::vector<task<T>> aws) {
+  task_set<T> set;
+  set.reserve(aws.size());
+  for (auto& a : aws) set.add(create_task(std::move(a)));
+  return set;
 }
 
 template <class T>
-std::vector<task_handle<T>> schedule_all(std::vector<task<T>> aws) {
-  std::vector<task_handle<T>> hs;
-  hs.reserve(aws.size());
-  for (auto& a : aws) hs.push_back(create_task(std::move(a)));
-  return hs;
+task_set<T> adopt_all(std::vector<task_handle<T>> hs) {
+  task_set<T> set;
+  set.reserve(hs.size());
+  for (auto& h : hs) set.add(std::move(h));
+  return set;
 }
 
 template <class T>
-std::vector<task_base*> bases(const std::vector<task_handle<T>>& hs) {
-  std::vector<task_base*> out;
-  out.reserve(hs.size());
-  for (auto& h : hs) out.push_back(&h.promise());
-  return out;
-}
-
-template <class T>
-task<std::vector<gathered_t<T>>> gather_handles(std::vector<task_handle<T>> hs) {
-  co_await join_tasks(bases(hs), /*settle=*/false);
+task<std::vector<gathered_t<T>>> gather_set(task_set<T> set) {
+  co_await join_tasks(set.bases(), /*settle=*/false);
+  // Either every task finished without failing, or the first failure is raised here.
+  for (std::size_t i = 0; i < set.size(); ++i)
+    if (set[i].done() && failed(set[i])) take_gathered(set[i]);
   std::vector<gathered_t<T>> out;
-  out.reserve(hs.size());
-  // join_tasks returned normally: every task finished and none failed.
-  for (auto& h : hs) out.push_back(take_gathered(h));
+  out.reserve(set.size());
+  for (std::size_t i = 0; i < set.size(); ++i) out.push_back(take_gathered(set[i]));
   co_return out;
 }
 
 template <class T>
-task<std::vector<outcome<T>>> gather_outcomes(std::vector<task_handle<T>> hs) {
-  co_await join_tasks(bases(hs), /*settle=*/true);
+task<std::vector<outcome<T>>> gather_set_outcomes(task_set<T> set) {
+  co_await join_tasks(set.bases(), /*settle=*/true);
   std::vector<outcome<T>> out;
-  out.reserve(hs.size());
-  for (auto& h : hs) out.push_back(take_outcome(h));
+  out.reserve(set.size());
+  for (std::size_t i = 0; i < set.size(); ++i) out.push_back(take_outcome(set[i]));
   co_return out;
 }
 
 template <class... Hs>
 task<std::tuple<gathered_t<typename Hs::value_type>...>> gather_tuple(Hs... hs) {
-  std::vector<task_base*> all;
-  (all.push_back(&hs.promise()), ...);
-  co_await join_tasks(std::move(all), /*settle=*/false);
-  co_return std::tuple<gathered_t<typename Hs::value_type>...>(take_gathered(hs)...);
+  std::array<task_base*, sizeof...(Hs)> all{&hs.promise()...};
+  co_await join_tasks(all, /*settle=*/false);
+  (void)std::initializer_list<int>{
+      (hs.done() && failed(hs.promise()) ? (take_gathered(hs.promise()), 0) : 0)...};
+  co_return std::tuple<gathered_t<typename Hs::value_type>...>(take_gathered(hs.promise())...);
 }
 
 template <class... Hs>
 task<std::tuple<outcome<typename Hs::value_type>...>> gather_tuple_outcomes(Hs... hs) {
-  std::vector<task_base*> all;
-  (all.push_back(&hs.promise()), ...);
-  co_await join_tasks(std::move(all), /*settle=*/true);
-  co_return std::tuple<outcome<typename Hs::value_type>...>(take_outcome(hs)...);
+  std::array<task_base*, sizeof...(Hs)> all{&hs.promise()...};
+  co_await join_tasks(all, /*settle=*/true);
+  co_return std::tuple<outcome<typename Hs::value_type>...>(take_outcome(hs.promise())...);
 }
 
 }  // namespace detail
@@ -108,22 +142,22 @@ task<std::tuple<outcome<typename Hs::value_type>...>> gather_tuple_outcomes(Hs..
 /// raised is reported (unraisable hook) if nobody retrieves it.
 template <class T>
 task<std::vector<detail::gathered_t<T>>> gather(std::vector<task<T>> aws) {
-  return detail::gather_handles(detail::schedule_all(std::move(aws)));
+  return detail::gather_set(detail::schedule_all(std::move(aws)));
 }
 /// The same for tasks already scheduled.
 template <class T>
 task<std::vector<detail::gathered_t<T>>> gather(std::vector<task_handle<T>> hs) {
-  return detail::gather_handles(std::move(hs));
+  return detail::gather_set(detail::adopt_all(std::move(hs)));
 }
 /// gather(return_exceptions, tasks): waits for all and returns each outcome (value or
 /// exception) instead of raising. Follows asyncio.gather(return_exceptions=True).
 template <class T>
 task<std::vector<outcome<T>>> gather(return_exceptions_t, std::vector<task<T>> aws) {
-  return detail::gather_outcomes(detail::schedule_all(std::move(aws)));
+  return detail::gather_set_outcomes(detail::schedule_all(std::move(aws)));
 }
 template <class T>
 task<std::vector<outcome<T>>> gather(return_exceptions_t, std::vector<task_handle<T>> hs) {
-  return detail::gather_outcomes(std::move(hs));
+  return detail::gather_set_outcomes(detail::adopt_all(std::move(hs)));
 }
 
 /// Variadic form: `auto [a, b] = co_await gather(f(), g());` returns a tuple.

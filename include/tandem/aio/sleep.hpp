@@ -15,18 +15,20 @@ namespace detail {
 // (beyond the timer heap's one pointer).
 class sleep_awaiter final : public timer_node, public wait_target {
  public:
-  explicit sleep_awaiter(double delay) noexcept : timer_node(&sleep_awaiter::fire), delay_(delay) {}
+  // The deadline is taken when the awaiter is made, which is when `co_await sleep(d)` runs.
+  explicit sleep_awaiter(double delay) noexcept : timer_node(&sleep_awaiter::fire) {
+    deadline_ns = delay > 0 ? loop::now_ns() + to_ns(delay) : yield_once;
+  }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     task_ = task_base::current();
     TANDEM_ASSERT(task_, "aio::sleep awaited outside a task (use aio::run or create_task)");
     if (!task_->may_suspend()) return false;
-    if (!(delay_ > 0)) {  // sleep(0): yield to the loop once, as asyncio.sleep(0) does
+    if (deadline_ns == yield_once) {  // sleep(0): yield to the loop once, as asyncio.sleep(0) does
       task_->suspend(h, nullptr);
       task_->wake();
       return true;
     }
-    deadline_ns = loop::now_ns() + to_ns(delay_);
     task_->owner()->add_timer(this);
     task_->suspend(h, this);
     return true;
@@ -46,7 +48,7 @@ class sleep_awaiter final : public timer_node, public wait_target {
   }
 
   task_base* task_ = nullptr;
-  double delay_;
+  static constexpr std::int64_t yield_once = INT64_MIN;  // sleep(0) and negative delays
   bool aborted_ = false;
 };
 

@@ -13,10 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/aio/detail/frame_alloc.hpp"
 #include "tandem/aio/detail/task_base.hpp"
 #include "tandem/aio/loop.hpp"
 #include "tandem/detail/assert.hpp"
-#include "tandem/detail/state_alloc.hpp"
 #include "tandem/error.hpp"
 
 namespace tandem::aio {
@@ -46,12 +46,10 @@ class result_slot<void> {};
 
 class promise_base : public task_base {
  public:
-  // Frames come from the per-thread block cache: a task spawned and finished a million times
-  // reuses the same few blocks (the "per-loop recycling allocator").
-  static void* operator new(std::size_t bytes) { return tandem::detail::state_alloc(bytes); }
-  static void operator delete(void* p, std::size_t bytes) noexcept {
-    tandem::detail::state_free(p, bytes);
-  }
+  // Frames come from the per-thread frame cache (one loop per thread: the per-loop recycling
+  // allocator): a task spawned and finished a million times reuses the same few blocks.
+  static void* operator new(std::size_t bytes) { return frame_alloc(bytes); }
+  static void operator delete(void* p, std::size_t bytes) noexcept { frame_free(p, bytes); }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -62,8 +60,8 @@ class promise_base : public task_base {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       promise_base& p = h.promise();
-      if (p.continuation_) return p.continuation_;
-      p.finish();  // may destroy the frame: touch nothing after
+      if (auto caller = p.continuation()) return caller;
+      p.finish(h);  // may destroy the frame: touch nothing after
       return std::noop_coroutine();
     }
     void await_resume() noexcept {}
@@ -72,9 +70,8 @@ class promise_base : public task_base {
 
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
 
-  std::coroutine_handle<> continuation_;  // the awaiting coroutine, for a nested one
-  void mark_awaited() noexcept { awaited_ = true; }
-  [[nodiscard]] bool was_awaited() const noexcept { return awaited_; }
+  void mark_awaited() noexcept { set_awaited(); }
+  [[nodiscard]] bool was_awaited() const noexcept { return awaited(); }
 };
 
 template <class T>
@@ -139,7 +136,7 @@ class [[nodiscard]] task {
       std::coroutine_handle<promise_type> h;
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-        h.promise().continuation_ = caller;
+        h.promise().set_continuation(caller);
         h.promise().mark_awaited();
         return h;
       }
@@ -301,6 +298,9 @@ class task_handle {
 
   /// The scheduling state, for the layer's combinators.
   [[nodiscard]] detail::promise<T>& promise() const noexcept { return p(); }
+  /// Gives up this handle's reference without dropping it (the caller now owns it and must
+  /// call release() on the state). For the layer's combinators. Postcondition: !valid().
+  [[nodiscard]] detail::promise<T>* detach() noexcept { return &std::exchange(h_, {}).promise(); }
 
   friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
     return a.h_ == b.h_;

@@ -38,6 +38,7 @@ class future_awaiter final : public tandem::detail::callback_node,
     task_ = task_base::current();
     TANDEM_ASSERT(task_, "co_await on a tandem::future outside a task");
     if (!task_->may_suspend()) return false;
+    loop_ = task_->owner();
     task_->suspend(h, this);
     if (!f_.state()->add_callback(this)) {  // completed meanwhile: do not suspend
       task_->unsuspend();
@@ -58,7 +59,7 @@ class future_awaiter final : public tandem::detail::callback_node,
 
  private:
   // Completing thread: hand over to the loop.
-  void invoke() noexcept override { task_->owner()->schedule_threadsafe(this); }
+  void invoke() noexcept override { loop_->schedule_threadsafe(this); }
   // Loop thread.
   static void on_loop(ready_node* n) noexcept {
     auto& self = static_cast<future_awaiter&>(*n);
@@ -76,6 +77,7 @@ class future_awaiter final : public tandem::detail::callback_node,
 
   future<T> f_;
   task_base* task_ = nullptr;
+  loop* loop_ = nullptr;  // the task's loop, for the completing thread
   bool aborted_ = false;
 };
 

@@ -37,11 +37,11 @@ task<wait_result<T>> wait(std::vector<task_handle<T>> tasks,
   using until = detail::join::until;
   // first_exception waits for the first failure that is not a cancellation (join counts
   // cancellations as failures; re-arm past them below), or for all.
-  detail::join j(when == return_when::first_completed ? until::first_done : until::all_done,
-                 /*forward_cancel=*/false);
-  std::vector<detail::task_base*> bases;
+  std::vector<detail::task_base*> bases;  // declared first: the join borrows it
   bases.reserve(tasks.size());
   for (auto& t : tasks) bases.push_back(&t.promise());
+  detail::join j(when == return_when::first_completed ? until::first_done : until::all_done,
+                 /*forward_cancel=*/false);
   if (when == return_when::first_exception) j.poke_on_each();
   j.watch(bases);
   detail::timer_guard guard;

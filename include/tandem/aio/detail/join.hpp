@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -194,8 +196,11 @@ class done_awaiter final : public done_node, public wait_target {
 };
 
 /// Waits for a set of tasks: all done, the first failure, or the first completion.
-/// Lives in the waiting coroutine's frame; one done node per task, unlinked on destruction so
-/// tasks that outlive the wait (gather raising early) never call back into a dead frame.
+/// Lives in the waiting coroutine's frame. It links one shared done node into every task (at the
+/// tail of the task's list, see task_base::add_shared_done_node), so watching a million tasks
+/// costs no memory per task beyond the caller's array; a task that already carries another
+/// shared node gets a node of its own. Every node is unlinked on destruction, so tasks that
+/// outlive the wait (gather raising early) never call into a dead frame.
 class join {
  public:
   enum class until : std::uint8_t { all_done, first_failure, first_done };
@@ -203,30 +208,36 @@ class join {
   /// `forward_cancel`: cancelling the waiting task cancels every task still running and keeps
   /// waiting (gather); otherwise the wait ends at once with cancelled_error (wait, as_completed).
   join(until u, bool forward_cancel) noexcept
-      : waker_(&join::on_cancel, this), until_(u), forward_cancel_(forward_cancel) {}
+      : shared_(this), waker_(&join::on_cancel, this), until_(u), forward_cancel_(forward_cancel) {}
   join(const join&) = delete;
   join& operator=(const join&) = delete;
   ~join() {
-    for (node& n : nodes_)
-      if (n.linked) n.child->remove_done_node(&n);
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      if (tasks_[i]->done()) continue;
+      if (own_ && own_[i].linked)
+        tasks_[i]->remove_done_node(&own_[i]);
+      else if (!own_ || !own_[i].used)
+        tasks_[i]->remove_shared_done_node(&shared_);
+    }
   }
 
-  /// Watches `tasks` (their scheduling states). Call once, before waiting.
-  void watch(std::vector<task_base*> tasks) {
-    nodes_ = std::vector<node>(tasks.size());
+  /// Watches `tasks`, which the caller keeps alive and unchanged until the join is destroyed.
+  void watch(std::span<task_base* const> tasks) {
+    tasks_ = tasks;
     for (std::size_t i = 0; i < tasks.size(); ++i) {
-      nodes_[i].owner = this;
-      nodes_[i].child = tasks[i];
-      nodes_[i].index = static_cast<std::uint32_t>(i);
-      if (tasks[i]->done()) {
-        on_child_done(i, *tasks[i]);
-      } else {
-        nodes_[i].linked = true;
-        ++pending_;
-        tasks[i]->add_done_node(&nodes_[i]);
+      task_base& t = *tasks[i];
+      if (t.done()) {
+        on_child_done(t);
+        continue;
       }
+      ++pending_;
+      if (t.add_shared_done_node(&shared_)) continue;
+      if (!own_) own_ = std::make_unique<own_node[]>(tasks.size());
+      own_[i].owner = this;
+      own_[i].used = own_[i].linked = true;
+      t.add_done_node(&own_[i]);
     }
-    if (pending_ == 0) waker_.notify();
+    if (satisfied()) waker_.notify();
   }
 
   /// Awaitable: resumes once the `until` condition holds (or cancelled_error, see above).
@@ -240,8 +251,8 @@ class join {
     forced_ = true;
     waker_.notify();
   }
-  /// Wakes the waiter to re-check its own condition.
-  void poke() noexcept { waker_.notify(); }
+  /// Wake the waiter on every completion (it checks a condition of its own).
+  void poke_on_each() noexcept { poke_each_ = true; }
   /// Index of the first task that failed (first_failure) or finished (first_done), else npos.
   [[nodiscard]] std::size_t first() const noexcept { return first_; }
   [[nodiscard]] std::size_t pending() const noexcept { return pending_; }
@@ -250,42 +261,52 @@ class join {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
  private:
-  struct node final : done_node {
-    node() noexcept : done_node(&node::fire) {}
-    join* owner = nullptr;
-    task_base* child = nullptr;
-    std::uint32_t index = 0;
-    bool linked = false;
+  struct shared_node final : done_node {
+    explicit shared_node(join* o) noexcept : done_node(&shared_node::fire), owner(o) {}
+    join* owner;
     static void fire(done_node* n, task_base* t) noexcept {
-      auto& self = static_cast<node&>(*n);
+      auto& j = *static_cast<shared_node&>(*n).owner;
+      --j.pending_;
+      j.on_child_done(*t);
+    }
+  };
+  struct own_node final : done_node {
+    own_node() noexcept : done_node(&own_node::fire) {}
+    join* owner = nullptr;
+    bool used = false;    // this task has its own node instead of the shared one
+    bool linked = false;  // still in the task's list
+    static void fire(done_node* n, task_base* t) noexcept {
+      auto& self = static_cast<own_node&>(*n);
       self.linked = false;
       --self.owner->pending_;
-      self.owner->on_child_done(self.index, *t);
+      self.owner->on_child_done(*t);
     }
   };
 
-  void on_child_done(std::size_t i, const task_base& t) noexcept {
+  void on_child_done(const task_base& t) noexcept {
     if (first_ == npos &&
-        (until_ == until::first_done || (until_ == until::first_failure && failed(t))))
-      first_ = i;
+        (until_ == until::first_done || (until_ == until::first_failure && failed(t)))) {
+      // Found by a scan, once per wait: cheaper than an index in every node.
+      for (std::size_t i = 0; i < tasks_.size(); ++i)
+        if (tasks_[i] == &t) {
+          first_ = i;
+          break;
+        }
+    }
     if (satisfied() || poke_each_) waker_.notify();
   }
-
- public:
-  /// Wake the waiter on every completion (it checks a condition of its own).
-  void poke_on_each() noexcept { poke_each_ = true; }
-
- private:
   static bool on_cancel(void* self) noexcept {
     auto& j = *static_cast<join*>(self);
     if (!j.forward_cancel_) return true;
     std::string msg = j.waker_.waiting_task()->cancel_message();
-    for (node& n : j.nodes_)
-      if (n.linked) n.child->cancel(msg);
+    for (task_base* t : j.tasks_)
+      if (!t->done()) t->cancel(msg);
     return false;
   }
 
-  std::vector<node> nodes_;
+  shared_node shared_;
+  std::unique_ptr<own_node[]> own_;  // only if some task already carried a shared node
+  std::span<task_base* const> tasks_;
   detail::waker waker_;
   std::size_t pending_ = 0;
   std::size_t first_ = npos;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "tandem/aio/loop.hpp"
+#include "tandem/detail/assert.hpp"
 #include "tandem/error.hpp"
 
 namespace tandem::aio::detail {
@@ -57,7 +58,14 @@ class task_base : private ready_node {
   [[nodiscard]] bool done() const noexcept { return status_ == task_status::done; }
   [[nodiscard]] bool cancelled() const noexcept { return done() && cancelled_; }
   [[nodiscard]] task_status status() const noexcept { return status_; }
-  [[nodiscard]] loop* owner() const noexcept { return owner_; }
+  /// The loop running the task: the running loop of this thread (a task never changes loop, and
+  /// one loop runs per thread, so the task need not store it).
+  /// Precondition: called on the loop's thread while it runs.
+  [[nodiscard]] loop* owner() const noexcept {
+    loop* l = loop::current();
+    TANDEM_ASSERT(l, "a task's loop is used outside the loop (is the loop running?)");
+    return l;
+  }
   [[nodiscard]] std::uint32_t cancelling() const noexcept { return cancel_requests_; }
   [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
 
@@ -88,13 +96,20 @@ class task_base : private ready_node {
   void wake() noexcept {
     waiting_on_ = nullptr;
     status_ = task_status::scheduled;
-    owner_->schedule(this);
+    owner()->schedule(this);
   }
   /// Undoes suspend() when an awaiter decides not to suspend after all.
   void unsuspend() noexcept {
     waiting_on_ = nullptr;
     status_ = task_status::running;
   }
+  /// For a nested coroutine: the coroutine awaiting it (see resume_point_).
+  void set_continuation(std::coroutine_handle<> caller) noexcept { resume_point_ = caller; }
+  /// The coroutine a nested coroutine returns to, or null for a root task.
+  [[nodiscard]] std::coroutine_handle<> continuation() const noexcept {
+    return status_ == task_status::created ? resume_point_ : std::coroutine_handle<>();
+  }
+
   /// Throws cancelled_error if a cancel is pending (clearing it). Every aio awaiter calls this
   /// first in await_resume: a task woken normally but cancelled before it ran must still see the
   /// cancellation at that suspension point, as asyncio's `_must_cancel` does.
@@ -114,6 +129,13 @@ class task_base : private ready_node {
   }
   /// Unlinks `n` if still linked; true if it was.
   bool remove_done_node(done_node* n) noexcept;
+  /// Links a node shared by many tasks (a join watching them all) at the tail of the list, where
+  /// its `next` stays null in every list it is in. False, linking nothing, if the task already
+  /// has a shared node (two could not both be the tail): the caller then links a node of its own.
+  /// Precondition: !done().
+  bool add_shared_done_node(done_node* n) noexcept;
+  /// Unlinks a shared node added by add_shared_done_node, if still linked.
+  void remove_shared_done_node(done_node* n) noexcept;
 
   // ---- ownership: the loop holds one reference while the task runs, each handle one ----
   void add_ref() noexcept { ++refs_; }
@@ -132,39 +154,48 @@ class task_base : private ready_node {
  protected:
   ~task_base();
 
-  /// The root coroutine ended (with error_ set if it threw). Records the outcome, runs the done
-  /// nodes, drops the loop's reference. Called from the root's final_suspend.
-  void finish() noexcept;
+  /// The root coroutine `root` ended (with error_ set if it threw). Records the outcome, runs the
+  /// done nodes, drops the loop's reference. Called from the root's final_suspend.
+  void finish(std::coroutine_handle<> root) noexcept;
 
  private:
   static void run_step(ready_node* n) noexcept;
   [[noreturn]] void throw_pending_cancel();
-  struct extra;  // name and cancel message: rare, so out of line
+
+ public:
+  struct extra;  // name and cancel message: rare, so in a side table (task.cpp)
+
+ private:
   extra& ext();
 
-  std::coroutine_handle<> resume_point_;  // innermost suspended coroutine
-  std::coroutine_handle<> root_;          // the coroutine create_task was given
+  // A root task: the innermost suspended coroutine, and the root itself once done (release()
+  // destroys it). A nested coroutine (awaited inline, never started as a task): the awaiting
+  // coroutine to return to. One field serves both because a coroutine is one or the other.
+  std::coroutine_handle<> resume_point_;
   wait_target* waiting_on_ = nullptr;
   done_node* done_list_ = nullptr;
-  loop* owner_ = nullptr;
 
  protected:
   std::exception_ptr error_;  // what the coroutine threw (cancelled_error when cancelled)
 
  private:
-  extra* ext_ = nullptr;  // owned; rare, so out of line and created on first use
+  // Packed: a sleeping task is counted in bytes (W3), and this is in every frame.
   std::uint32_t refs_ = 0;
-  std::uint32_t cancel_requests_ = 0;
   std::uint32_t registry_index_ = 0;
-  std::uint32_t id_ = 0;  // the n of "Task-<n>"
+  std::uint32_t id_ = 0;               // the n of "Task-<n>"
+  std::uint16_t cancel_requests_ = 0;  // saturates at 65,535
   task_status status_ = task_status::created;
-  bool must_cancel_ = false;
-  bool cancelled_ = false;
-  bool retrieved_ = false;
-  bool stepped_ = false;  // the first step ran
+  bool must_cancel_ : 1 = false;
+  bool cancelled_ : 1 = false;
+  bool retrieved_ : 1 = false;
+  bool stepped_ : 1 = false;      // the first step ran
+  bool has_extra_ : 1 = false;    // a name or cancel message is in the thread's side table
+  bool awaited_ : 1 = false;      // started or awaited (debug mode's never-awaited check)
+  bool shared_tail_ : 1 = false;  // the last done node is shared with other tasks
 
  protected:
-  bool awaited_ = false;  // started or awaited (debug mode's never-awaited check)
+  void set_awaited() noexcept { awaited_ = true; }
+  [[nodiscard]] bool awaited() const noexcept { return awaited_; }
 
   friend class registry_access;
 };

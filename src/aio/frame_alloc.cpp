@@ -1,0 +1,107 @@
+#include "tandem/aio/detail/frame_alloc.hpp"
+
+#include <array>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace tandem::aio::detail {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool pooling = false;
+#else
+constexpr bool pooling = true;
+#endif
+
+constexpr std::size_t granule = 16;      // frames are 16-byte aligned
+constexpr std::size_t max_block = 1024;  // larger frames are rare: operator new
+constexpr std::size_t classes = max_block / granule;
+constexpr std::size_t slab_bytes = 256u << 10;  // 1,000+ typical frames per slab
+
+struct free_block {
+  free_block* next;
+};
+
+constexpr std::size_t class_of(std::size_t bytes) noexcept {
+  return (bytes + granule - 1) / granule - 1;
+}
+
+// Free blocks of exited threads, adopted by threads that run dry. Slabs are kept for the life of
+// the process (frames migrate between threads, so no thread can know a slab is unused).
+struct orphanage {
+  std::mutex mu;
+  std::array<free_block*, classes> lists{};
+};
+orphanage& orphans() {
+  static orphanage* o = new orphanage();  // never destroyed: threads may exit after main
+  return *o;
+}
+
+struct cache {
+  std::array<free_block*, classes> lists{};
+  char* bump = nullptr;
+  char* bump_end = nullptr;
+  cache() = default;
+  cache(const cache&) = delete;
+  cache& operator=(const cache&) = delete;
+  ~cache() {
+    orphanage& o = orphans();
+    std::lock_guard lk(o.mu);
+    for (std::size_t c = 0; c < classes; ++c) {
+      free_block* b = lists[c];
+      if (!b) continue;
+      free_block* tail = b;
+      while (tail->next) tail = tail->next;
+      tail->next = o.lists[c];
+      o.lists[c] = b;
+    }
+  }
+
+  void* refill(std::size_t c) {
+    {
+      orphanage& o = orphans();
+      std::lock_guard lk(o.mu);
+      if (free_block* b = o.lists[c]) {
+        lists[c] = b->next;
+        o.lists[c] = nullptr;
+        return b;
+      }
+    }
+    std::size_t block = (c + 1) * granule;
+    if (static_cast<std::size_t>(bump_end - bump) < block) {
+      bump = static_cast<char*>(::operator new(slab_bytes));  // the tail of the old slab is lost
+      bump_end = bump + slab_bytes;
+    }
+    void* p = bump;
+    bump += block;
+    return p;
+  }
+};
+
+thread_local cache local;
+
+}  // namespace
+
+void* frame_alloc(std::size_t bytes) {
+  if (!pooling || bytes > max_block) return ::operator new(bytes);
+  std::size_t c = class_of(bytes);
+  if (free_block* b = local.lists[c]) {
+    local.lists[c] = b->next;
+    return b;
+  }
+  return local.refill(c);
+}
+
+void frame_free(void* p, std::size_t bytes) noexcept {
+  if (!pooling || bytes > max_block) {
+    ::operator delete(p, bytes);
+    return;
+  }
+  std::size_t c = class_of(bytes);
+  auto* b = static_cast<free_block*>(p);
+  b->next = local.lists[c];
+  local.lists[c] = b;
+}
+
+}  // namespace tandem::aio::detail
