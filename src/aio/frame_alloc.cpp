@@ -1,6 +1,9 @@
 #include "tandem/aio/detail/frame_alloc.hpp"
 
+#include <sys/mman.h>
+
 #include <array>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -27,15 +30,23 @@ constexpr std::size_t class_of(std::size_t bytes) noexcept {
   return (bytes + granule - 1) / granule - 1;
 }
 
-// Free blocks of exited threads, adopted by threads that run dry. Slabs are kept for the life of
-// the process (frames migrate between threads, so no thread can know a slab is unused).
+// Free lists of exited threads, adopted whole by threads that run dry. Slabs are kept for the
+// life of the process (frames migrate between threads, so no thread can know a slab is unused).
 struct orphanage {
   std::mutex mu;
-  std::array<free_block*, classes> lists{};
+  std::array<std::vector<free_block*>, classes> lists;
 };
+
 orphanage& orphans() {
   static orphanage* o = new orphanage();  // never destroyed: threads may exit after main
   return *o;
+}
+
+char* new_slab() {
+  void* p = ::mmap(nullptr, slab_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<char*>(p);
 }
 
 struct cache {
@@ -48,29 +59,24 @@ struct cache {
   ~cache() {
     orphanage& o = orphans();
     std::lock_guard lk(o.mu);
-    for (std::size_t c = 0; c < classes; ++c) {
-      free_block* b = lists[c];
-      if (!b) continue;
-      free_block* tail = b;
-      while (tail->next) tail = tail->next;
-      tail->next = o.lists[c];
-      o.lists[c] = b;
-    }
+    for (std::size_t c = 0; c < classes; ++c)
+      if (lists[c]) o.lists[c].push_back(lists[c]);
   }
 
   void* refill(std::size_t c) {
     {
       orphanage& o = orphans();
       std::lock_guard lk(o.mu);
-      if (free_block* b = o.lists[c]) {
+      if (!o.lists[c].empty()) {
+        free_block* b = o.lists[c].back();
+        o.lists[c].pop_back();
         lists[c] = b->next;
-        o.lists[c] = nullptr;
         return b;
       }
     }
     std::size_t block = (c + 1) * granule;
     if (static_cast<std::size_t>(bump_end - bump) < block) {
-      bump = static_cast<char*>(::operator new(slab_bytes));  // the tail of the old slab is lost
+      bump = new_slab();  // the tail of the old slab (< 1 KiB) is left unused
       bump_end = bump + slab_bytes;
     }
     void* p = bump;

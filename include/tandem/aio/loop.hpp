@@ -92,9 +92,9 @@ struct loop_options {
   /// Debug mode: warn about callbacks slower than `slow_callback_duration` and coroutines created
   /// but never awaited, and shuffle the ready queue with `shuffle_seed` (printed to stderr) so
   /// code cannot depend on scheduling order. nullopt: from env TANDEM_AIO_DEBUG (1 = on).
-  std::optional<bool> debug;
+  std::optional<bool> debug = std::nullopt;
   /// Seed of the debug shuffle; nullopt: env TANDEM_AIO_SEED, else random.
-  std::optional<std::uint64_t> shuffle_seed;
+  std::optional<std::uint64_t> shuffle_seed = std::nullopt;
   /// Seconds; asyncio's loop.slow_callback_duration default is 0.1.
   double slow_callback_duration = 0.1;
 };
