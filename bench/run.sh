@@ -17,6 +17,7 @@
 #        BENCH_ONLY="pool loop"  which parts: pool = W1 W2 W6, loop = W3 W3b W4 echo
 #        BENCH_SKIP_PYTHON=1  no Python run: the table has no Python columns and says so
 #        ECHO_ARGS="100 1000 64"  echo: connections, messages per connection, message bytes
+#        LOOP_TMO=120         seconds after which one event-loop run is stopped (a failed run)
 #        TANDEM_PEERS=<repo>/../shared/peers   where the peers live
 #
 # tandem's own event-loop programs (tandem_aio_timers, _queue, _echo) are outside the default build
@@ -80,7 +81,7 @@ fi
 # label, repetition and exit status (the record format of run_all.sh's raw.jsonl, so table.py reads
 # both alike). A program that is missing gets one "skipped" record saying why instead.
 LOOP_RAW="$RAW/loop.jsonl"
-LOOP_TMO=${LOOP_TMO:-120}  # seconds per event-loop run (the longest, Python echo, takes about 6)
+LOOP_TMO=${LOOP_TMO:-120}  # the longest event-loop run, the Python echo, takes about 13 s here
 
 # record LABEL REP RC CMD OUTFILE ERRFILE [SKIPPED-REASON]: appends one record to loop.jsonl.
 record() {
