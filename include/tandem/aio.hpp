@@ -14,6 +14,7 @@
 #include "tandem/aio/semaphore.hpp"
 #include "tandem/aio/sleep.hpp"
 #include "tandem/aio/streams.hpp"
+#include "tandem/aio/subprocess.hpp"
 #include "tandem/aio/task.hpp"
 #include "tandem/aio/threads.hpp"
 #include "tandem/aio/timeout.hpp"
