@@ -43,8 +43,16 @@ lab: PRESET = release
 lab: build
 	./build/release/apps/lab/tandem-lab $(LAB_ARGS)
 
+# The event-loop tests run again with the loop's debug mode, which shuffles the ready queue with a
+# fixed seed: code and tests must not depend on scheduling order (issue 3). A failing seed is
+# replayed with TANDEM_AIO_DEBUG=1 TANDEM_AIO_SEED=<seed>.
+AIO_SEEDS ?= 1 2 3
 test: build
 	ctest --preset $(PRESET)
+	@for s in $(AIO_SEEDS); do \
+	  echo "aio tests, ready queue shuffled with TANDEM_AIO_SEED=$$s"; \
+	  TANDEM_AIO_DEBUG=1 TANDEM_AIO_SEED=$$s ctest --preset $(PRESET) -L aio || exit 1; \
+	done
 
 bench: PRESET = release
 bench: deps-bench build
