@@ -77,6 +77,13 @@ class workload {
   /// schedulable, which latency-bound work needs; tiny tasks amortise dispatch with more.
   [[nodiscard]] virtual std::size_t chunksize() const { return 1; }
 
+  /// A workload of the first `n` tasks only (n < task_count()), sharing whatever this one
+  /// prepared, for a method that runs a sample (method::sample()); its check() knows its size.
+  /// nullptr (the default): this workload cannot be sampled.
+  [[nodiscard]] virtual std::unique_ptr<workload> prefix(std::size_t /*n*/) const {
+    return nullptr;
+  }
+
   /// Reduces the per-task results (in task order) to the run's answer.
   /// The default sums value, bytes and failures and counts the tasks.
   [[nodiscard]] virtual answer reduce(std::span<const task_result> results) const;
@@ -100,6 +107,12 @@ class method {
   /// Workers this method runs on (threads, processes); 1 for sequential.
   [[nodiscard]] virtual std::size_t workers() const = 0;
 
+  /// Tasks this method runs: 0 (the default) means every task; n > 0 means a sample of the
+  /// first n, for a method too slow to run them all in a quick lab (io's sequential row). The
+  /// harness then runs it on workload::prefix(n), checks that answer on its own, and scales
+  /// wall_s and cpu_s to the whole workload; the row's `sample` says so.
+  [[nodiscard]] virtual std::size_t sample() const { return 0; }
+
   /// Runs every task of `w` exactly once and returns the results in task order.
   /// Everything the method needs (threads, processes, a loop) is created and torn down inside,
   /// so timing this call includes it, as timing Python's `with ThreadPoolExecutor(n) as ex:` does.
@@ -115,15 +128,17 @@ struct metric {
 
 /// One measured run of one method on one experiment's workload.
 struct row {
-  std::string experiment;       ///< e.g. "primes"
-  std::string method;           ///< method::name()
-  std::size_t workers = 1;      ///< method::workers()
-  double wall_s = 0;            ///< wall-clock seconds of method::run, pool start-up included
-  double cpu_s = 0;             ///< user + system CPU seconds the process used meanwhile
-  double speedup = 1;           ///< baseline (first row's) wall_s / this wall_s
-  std::size_t runs = 1;         ///< runs measured; wall_s and cpu_s are those of the median run
-  std::vector<metric> metrics;  ///< experiment-specific numbers; see experiment::columns()
-  answer result;                ///< what the run computed
+  std::string experiment;   ///< e.g. "primes"
+  std::string method;       ///< method::name()
+  std::size_t workers = 1;  ///< method::workers()
+  double wall_s = 0;        ///< wall-clock seconds of method::run, pool start-up included
+  double cpu_s = 0;         ///< user + system CPU seconds the process used meanwhile
+  double speedup = 1;       ///< baseline (first row's) wall_s / this wall_s
+  std::size_t runs = 1;     ///< runs measured; wall_s and cpu_s are those of the median run
+  std::size_t sample = 0;   ///< tasks run if this row is a sample (times scaled); 0: all
+  std::uint64_t peak_rss_bytes = 0;  ///< the process's peak RSS during the run; 0: unknown
+  std::vector<metric> metrics;       ///< experiment-specific numbers; see experiment::columns()
+  answer result;                     ///< what the run computed
 };
 
 /// How a report shows a metric.

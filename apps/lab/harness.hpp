@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "lab/experiment.hpp"
@@ -14,6 +15,9 @@ struct measurement {
   double wall_s = 0;                 ///< wall-clock seconds of method::run
   double cpu_s = 0;                  ///< user + system CPU seconds of the whole process meanwhile
   std::vector<task_result> results;  ///< what method::run returned
+  /// Peak resident set of the whole process during the run (bytes): VmHWM, reset before the run
+  /// through /proc/self/clear_refs; 0 where the kernel offers neither.
+  std::uint64_t peak_rss_bytes = 0;
 };
 
 /// Runs `m` on `w` once, timing the whole call (pool start-up and shutdown included).

@@ -13,6 +13,7 @@
 #include "lab/experiment.hpp"
 #include "lab/files.hpp"
 #include "lab/harness.hpp"
+#include "lab/io.hpp"
 #include "lab/primes.hpp"
 #include "lab/report.hpp"
 #include "lab/sleep.hpp"
@@ -32,6 +33,7 @@ int run(int argc, char** argv) {
   experiments.push_back(make_primes_experiment());
   experiments.push_back(make_files_experiment());
   experiments.push_back(make_sleep_experiment());
+  experiments.push_back(make_io_experiment());
 
   CLI::App app{
       "tandem-lab: classic concurrency experiments on this machine, on real work; says which "

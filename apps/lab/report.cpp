@@ -159,6 +159,7 @@ nlohmann::json row_json(const row& r, const nlohmann::json& answer) {
                       {"cpu_s", r.cpu_s},
                       {"speedup", r.speedup},
                       {"runs", r.runs}};
+  if (r.sample != 0) j["sample"] = r.sample;  // wall_s and cpu_s are scaled from this many tasks
   for (const metric& m : r.metrics) j[m.key] = m.value;
   j["answer"] = answer;
   return j;

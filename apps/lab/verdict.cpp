@@ -1,5 +1,7 @@
 #include "lab/verdict.hpp"
 
+#include "lab/report.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -184,6 +186,66 @@ std::string files_verdict(std::span<const row> rows, std::size_t cores) {
       "{} faster than sequential because a thread blocked in read() lets the others go on, so "
       "threads beyond the {} help.",
       percent(busy), plural(best.workers, "worker"), times(best.speedup), plural(cores, "core"));
+}
+
+}  // namespace tandem::lab
+
+namespace tandem::lab {
+
+std::string io_bound_verdict(std::span<const row> rows, std::size_t requests,
+                             std::uint32_t latency_ms) {
+  if (rows.empty()) return "I/O-bound: nothing was measured.";
+  const row* winner = &rows.front();
+  for (const row& r : rows)
+    if (r.wall_s > 0 && (winner->wall_s <= 0 || r.wall_s < winner->wall_s)) winner = &r;
+  auto best_with = [&](const char* method) -> const row* {
+    const row* b = nullptr;
+    for (const row& r : rows)
+      if (r.method == method && r.wall_s > 0 && (!b || r.wall_s < b->wall_s)) b = &r;
+    return b;
+  };
+  auto rate = [&](const row& r) {
+    return group_digits(
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(requests) / r.wall_s)));
+  };
+  auto label = [](const row& r) {
+    if (r.method == "aio") return fmt::format("aio with {} in flight", group_digits(r.workers));
+    if (r.method == "thread_pool") return fmt::format("thread_pool ({} workers)", r.workers);
+    return r.method;
+  };
+  if (winner->wall_s <= 0) return "I/O-bound: every run was too fast for the clock to compare.";
+  std::string out =
+      fmt::format("I/O-bound ({} requests, {} ms each at the server): {} won at {} requests/s",
+                  group_digits(requests), latency_ms, label(*winner), rate(*winner));
+  std::vector<std::string> against;
+  for (const char* m : {"thread_pool", "aio", "sequential"}) {
+    const row* b = best_with(m);
+    if (!b || b == winner || b->method == winner->method) continue;
+    double x = b->wall_s / winner->wall_s;
+    std::string who =
+        b->method == "sequential" ? std::string("sequential") : "the best " + label(*b);
+    against.push_back(x >= 1 + same_margin ? fmt::format("{} {}", times(x), who)
+                                           : fmt::format("as fast as {}", who));
+  }
+  for (std::size_t i = 0; i < against.size(); ++i)
+    out += (i == 0 ? ", " : i + 1 == against.size() ? " and " : ", ") + against[i];
+  // The measured reason: waiting costs (almost) no CPU, so the requests in flight set the pace.
+  double max_cpu = 0;
+  for (const row& r : rows) max_cpu = std::max(max_cpu, r.cpu_s);
+  out += fmt::format(
+      "; waiting used little CPU (at most {:.2f} CPU-s a row), so the rate follows the requests "
+      "in flight",
+      max_cpu);
+  const row* pool = best_with("thread_pool");
+  const row* loop = best_with("aio");
+  auto mb = [](const row& r) { return static_cast<double>(r.peak_rss_bytes) / 1e6; };
+  if (pool && loop && pool->peak_rss_bytes > 0 && loop->peak_rss_bytes > 0)
+    out += fmt::format(
+        ": one aio thread kept {} in flight (peak {:.0f} MB), {} threads {} "
+        "(peak {:.0f} MB)",
+        group_digits(std::min(loop->workers, requests)), mb(*loop), pool->workers,
+        std::min(pool->workers, requests), mb(*pool));
+  return out + ".";
 }
 
 }  // namespace tandem::lab

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -33,5 +34,16 @@ namespace tandem::lab {
 /// the core count can help. A gain beyond the cores must exceed 10% to count: this pass varies
 /// more from run to run than pure computation.
 [[nodiscard]] std::string files_verdict(std::span<const row> rows, std::size_t cores);
+
+/// The verdict for I/O-bound work (io): which row answered `requests` requests (each waiting
+/// `latency_ms` at the server) fastest, its rate against the best thread_pool row, the best
+/// aio row and sequential, and the measured reason: the CPU time the rows used (waiting costs
+/// none, so requests in flight set the pace) and the peak memory of the widest rows.
+/// Example: "I/O-bound: aio with 1,000 in flight won at 45,000 requests/s, 9.1x the best
+/// thread_pool (128 workers) and 900x sequential; waiting used no CPU to speak of (0.21 CPU-s),
+/// so the rate follows the requests in flight: one thread kept 1,000 in flight (peak 40 MB)
+/// where 128 threads kept 128 (peak 30 MB)."
+[[nodiscard]] std::string io_bound_verdict(std::span<const row> rows, std::size_t requests,
+                                           std::uint32_t latency_ms);
 
 }  // namespace tandem::lab

@@ -147,6 +147,32 @@ TEST(LabCli, SleepJson) {
   for (const auto& r : rows) EXPECT_TRUE(r.contains("tasks_per_s"));
 }
 
+TEST(LabCli, IoJson) {
+  auto o = lab("io --requests 60 --latency-ms 2 --sample 12 --workers 4 --concurrency 8,30 --json");
+  ASSERT_EQ(o.status, 0) << o.err;
+  auto doc = parse(o);
+  std::vector<nlohmann::json> rows;
+  for (const auto& r : doc.at("rows"))
+    if (r.at("experiment") == "io") rows.push_back(r);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows.front().at("method"), "sequential");
+  EXPECT_EQ(rows.front().at("sample"), 12);
+  EXPECT_EQ(rows.front().at("answer").at("requests"), 12);
+  EXPECT_EQ(workers_of(rows, "thread_pool"), (std::set<std::size_t>{4}));
+  EXPECT_EQ(workers_of(rows, "aio"), (std::set<std::size_t>{8, 30}));
+  for (const auto& r : rows) {
+    EXPECT_TRUE(r.contains("requests_per_s")) << r.dump();
+    EXPECT_TRUE(r.contains("peak_rss_mb")) << r.dump();
+    if (r.at("method") != "sequential") {
+      EXPECT_EQ(r.at("answer").at("requests"), 60);
+      EXPECT_EQ(r.at("answer").at("token_sum"), 60 * 61 / 2);
+    }
+  }
+  const auto& e = doc.at("experiments").at(0);
+  EXPECT_EQ(e.at("name"), "io");
+  EXPECT_EQ(e.at("verdict").get<std::string>().rfind("I/O-bound", 0), 0u) << e.at("verdict");
+}
+
 TEST(LabCli, SeveralSubcommandsRunInOrder) {
   auto doc = parse(
       lab("sleep --tasks 4 --latency-ms 1 --workers 2 primes --limit 100 --workers 1 --json"));

@@ -8,16 +8,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <xxhash.h>
+#include <nlohmann/json.hpp>
 
 #include "lab/experiment.hpp"
 #include "lab/files.hpp"
 #include "lab/harness.hpp"
+#include "lab/io.hpp"
 #include "lab/methods.hpp"
 #include "lab/primes.hpp"
 #include "lab/report.hpp"
@@ -378,4 +381,69 @@ TEST(LabHarness, MeasureCountsCpuTimeOfPoolThreads) {
 }
 
 }  // namespace
+// ---------------------------------------------------------------- io
+
+TEST(LabIo, EveryRequestIsAnsweredOnceUnderEveryMethod) {
+  auto server = std::make_shared<latency_server>(1);
+  EXPECT_NE(server->port(), 0);
+  auto w = make_io_workload(server, 40);
+  answer seq = run_with(*make_sequential(), *w);
+  EXPECT_EQ(seq.items, 40u);
+  EXPECT_EQ(seq.value, 40u * 41u / 2u);
+  EXPECT_FALSE(w->check(seq).has_value());
+  for (std::size_t n : {1u, 4u, 64u})
+    EXPECT_EQ(run_with(*make_thread_pool(n), *w), seq) << n << " workers";
+  for (std::size_t c : {1u, 8u, 100u})
+    EXPECT_EQ(run_with(*make_aio(c), *w), seq) << c << " in flight";
+  answer short_one = seq;
+  short_one.items -= 1;
+  EXPECT_TRUE(w->check(short_one).has_value());
+}
+
+TEST(LabIo, AioKeepsItsConcurrencyInFlight) {
+  // 50 requests of 100 ms at 50 in flight take one round (about 0.1 s), not 50 (5 s): the
+  // loop waits on every connection at once on one thread.
+  auto server = std::make_shared<latency_server>(100);
+  auto w = make_io_workload(server, 50);
+  measurement m = measure(*make_aio(50), *w);
+  EXPECT_EQ(w->reduce(m.results).value, 50u * 51u / 2u);
+  EXPECT_LT(m.wall_s, 1.0);
+  EXPECT_GE(m.wall_s, 0.1);
+}
+
+TEST(LabIo, TheAioMethodRefusesAWorkloadWithoutACoroutineForm) {
+  auto w = make_sleep_workload(2, 0);
+  EXPECT_THROW((void)make_aio(4)->run(*w), std::invalid_argument);
+  EXPECT_THROW((void)make_aio(0), std::invalid_argument);
+}
+
+TEST(LabIo, ASampledRowIsScaledAndCheckedOnItsOwn) {
+  io_options opts;
+  opts.requests = 60;
+  opts.latency_ms = 1;
+  opts.sample = 10;
+  opts.workers = {4};
+  opts.concurrency = {16};
+  auto e = make_io_experiment(opts);
+  std::ostringstream text;
+  auto report = make_json_reporter(text);
+  report->begin_run(2);
+  auto rows = run_experiment(*e, 2, *report);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].method, "sequential");
+  EXPECT_EQ(rows[0].sample, 10u);
+  EXPECT_EQ(rows[0].result.items, 10u);   // the sample's own answer
+  EXPECT_GE(rows[0].wall_s, 60 * 0.001);  // scaled to 60 requests of at least 1 ms
+  EXPECT_EQ(rows[1].method, "thread_pool");
+  EXPECT_EQ(rows[2].method, "aio");
+  EXPECT_EQ(rows[2].sample, 0u);
+  EXPECT_EQ(rows[2].result.items, 60u);
+  EXPECT_GT(rows[2].peak_rss_bytes, 0u);
+  report->finish(0);
+  auto doc = nlohmann::json::parse(text.str());
+  EXPECT_EQ(doc.at("rows").at(0).at("sample"), 10);
+  EXPECT_FALSE(doc.at("rows").at(1).contains("sample"));
+  EXPECT_EQ(doc.at("experiments").at(0).at("answer").at("requests"), 60);
+}
+
 }  // namespace tandem::lab
