@@ -62,9 +62,10 @@ aio::task<std::size_t> wait_timeout() {
 }
 
 aio::task<std::vector<int>> completion_order() {
-  std::vector<aio::task_handle<int>> ts{aio::create_task(value_after(3, 0.03)),
+  // Far apart, so that even a slow (sanitizer) build finishes them in different iterations.
+  std::vector<aio::task_handle<int>> ts{aio::create_task(value_after(3, 0.25)),
                                         aio::create_task(value_after(1, 0.01)),
-                                        aio::create_task(value_after(2, 0.02))};
+                                        aio::create_task(value_after(2, 0.13))};
   aio::as_completed it(ts);
   std::vector<int> order;
   while (it.remaining() > 0) order.push_back((co_await it.next()).result());

@@ -4,7 +4,6 @@
 #include <array>
 #include <cstddef>
 #include <exception>
-#include <initializer_list>
 #include <span>
 #include <tuple>
 #include <type_traits>
@@ -22,11 +21,13 @@ using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 // Waits for every task (or the first failure unless `settle`). Rethrows cancelled_error when the
 // gathering task itself was cancelled (after forwarding the cancel); failures are the caller's.
-inline task<void> join_tasks(std::span<task_base* const> tasks, bool settle) {
+// Returns the index of the first task that failed, or join::npos.
+inline task<std::size_t> join_tasks(std::span<task_base* const> tasks, bool settle) {
   join j(settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
   j.watch(tasks);
   while (!j.satisfied()) co_await j.wait();
   if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
+  co_return j.first();
 }
 
 // The tasks of one gather: one reference to each, as a plain array the join can borrow (one
@@ -95,10 +96,8 @@ task_set<T> adopt_all(std::vector<task_handle<T>> hs) {
 
 template <class T>
 task<std::vector<gathered_t<T>>> gather_set(task_set<T> set) {
-  co_await join_tasks(set.bases(), /*settle=*/false);
-  // Either every task finished without failing, or the first failure is raised here.
-  for (std::size_t i = 0; i < set.size(); ++i)
-    if (set[i].done() && failed(set[i])) take_gathered(set[i]);
+  std::size_t failure = co_await join_tasks(set.bases(), /*settle=*/false);
+  if (failure != join::npos) take_gathered(set[failure]);  // raises the first failure
   std::vector<gathered_t<T>> out;
   out.reserve(set.size());
   for (std::size_t i = 0; i < set.size(); ++i) out.push_back(take_gathered(set[i]));
@@ -117,9 +116,11 @@ task<std::vector<outcome<T>>> gather_set_outcomes(task_set<T> set) {
 template <class... Hs>
 task<std::tuple<gathered_t<typename Hs::value_type>...>> gather_tuple(Hs... hs) {
   std::array<task_base*, sizeof...(Hs)> all{&hs.promise()...};
-  co_await join_tasks(all, /*settle=*/false);
-  (void)std::initializer_list<int>{
-      (hs.done() && failed(hs.promise()) ? (take_gathered(hs.promise()), 0) : 0)...};
+  std::size_t failure = co_await join_tasks(all, /*settle=*/false);
+  if (failure != join::npos) {  // raise the first failure
+    std::size_t i = 0;
+    ((i++ == failure ? (void)take_gathered(hs.promise()) : (void)0), ...);
+  }
   co_return std::tuple<gathered_t<typename Hs::value_type>...>(take_gathered(hs.promise())...);
 }
 
