@@ -152,7 +152,9 @@ stream_transport::fill_status stream_transport::fill(std::size_t cap) noexcept {
   if (error_) return fill_status::failed;
   if (eof_ || fd_ < 0) return fill_status::eof;
   if (in_.size() >= cap) return fill_status::progress;  // nothing to read for: the caller decides
-  std::size_t want = cap - in_.size();
+  // Start small and double (prepare's growth) while reads keep filling the buffer: an idle
+  // connection costs 4 KiB, a bulk one reaches the limit after a few reads.
+  std::size_t want = std::min(cap - in_.size(), std::max<std::size_t>(4096, in_.capacity()));
   std::size_t room = 0;
   char* p;
   try {

@@ -30,6 +30,7 @@ class byte_buffer {
  public:
   [[nodiscard]] std::size_t size() const noexcept { return end_ - begin_; }
   [[nodiscard]] bool empty() const noexcept { return end_ == begin_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
   [[nodiscard]] const char* data() const noexcept { return buf_.get() + begin_; }
   [[nodiscard]] std::string_view view() const noexcept { return {data(), size()}; }
   // Free space after the data, making room for at least `want` bytes (moving the data to the
