@@ -19,10 +19,11 @@ void finish_run(loop& l) noexcept {
     // the running loop of the thread.
     l.call_soon([&l] {
       std::vector<task_base*> left = l.internals().tasks;
-      for (task_base* t : left) t->cancel();
+      for (task_base* t : left)
+        if (t) t->cancel();
     });
     l.run_once(0);
-    while (!l.internals().tasks.empty()) l.run_once();
+    while (l.internals().live_tasks() > 0) l.run_once();
   } catch (...) {
     report_unraisable(std::current_exception(), "aio::run while cancelling the remaining tasks");
   }

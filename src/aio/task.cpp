@@ -42,11 +42,17 @@ class registry_access {
     v.push_back(t);
   }
   static void remove(task_base* t) noexcept {
-    auto& v = t->owner()->internals().tasks;
-    task_base* last = v.back();
-    v[t->registry_index_] = last;
-    last->registry_index_ = t->registry_index_;
-    v.pop_back();
+    loop::impl& m = t->owner()->internals();
+    m.tasks[t->registry_index_] = nullptr;
+    if (++m.dead_tasks < 64 || m.dead_tasks * 2 < m.tasks.size()) return;
+    std::size_t j = 0;
+    for (task_base* live : m.tasks)
+      if (live) {
+        live->registry_index_ = static_cast<std::uint32_t>(j);
+        m.tasks[j++] = live;
+      }
+    m.tasks.resize(j);
+    m.dead_tasks = 0;
   }
 };
 
@@ -222,7 +228,7 @@ void warn_never_awaited() noexcept {
 std::vector<any_task> all_tasks() {
   std::vector<any_task> out;
   for (detail::task_base* t : get_running_loop().internals().tasks)
-    if (!t->done()) out.emplace_back(t);
+    if (t && !t->done()) out.emplace_back(t);
   return out;
 }
 

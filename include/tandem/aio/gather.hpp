@@ -19,33 +19,24 @@ namespace detail {
 template <class T>
 using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
-// Waits for every task (or the first failure unless `settle`). Rethrows cancelled_error when the
-// gathering task itself was cancelled (after forwarding the cancel); failures are the caller's.
-// Returns the index of the first task that failed, or join::npos.
-inline task<std::size_t> join_tasks(std::span<task_base* const> tasks, bool settle) {
-  join j(settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
-  j.watch(tasks);
-  while (!j.satisfied()) co_await j.wait();
-  if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
-  co_return j.first();
-}
-
 // The tasks of one gather: one reference to each, as a plain array the join can borrow (one
-// pointer per task: W3 gathers 100,000 sleeping tasks).
+// pointer per task: W3 gathers 100,000 sleeping tasks). Null entries: not yet created, or
+// already released.
 template <class T>
 class task_set {
  public:
-  task_set() = default;
+  explicit task_set(std::size_t n) : tasks_(n, nullptr) {}
   task_set(const task_set&) = delete;
   task_set& operator=(const task_set&) = delete;
-  task_set(task_set&& o) noexcept : tasks_(std::move(o.tasks_)) {}
   ~task_set() {
-    for (task_base* t : tasks_) t->release();
+    for (task_base* t : tasks_)
+      if (t) t->release();
   }
-  void reserve(std::size_t n) { tasks_.reserve(n); }
-  void add(task_handle<T> h) {
-    tasks_.reserve(tasks_.size() + 1);  // so push_back cannot throw after detach
-    tasks_.push_back(h.detach());
+  void set(std::size_t i, task_handle<T> h) noexcept { tasks_[i] = h.detach(); }
+  /// Drops the reference to task i (its frame may be freed now).
+  void release(std::size_t i) noexcept {
+    tasks_[i]->release();
+    tasks_[i] = nullptr;
   }
   [[nodiscard]] std::span<task_base* const> bases() const noexcept { return tasks_; }
   [[nodiscard]] std::size_t size() const noexcept { return tasks_.size(); }
@@ -78,39 +69,50 @@ outcome<T> take_outcome(promise<T>& p) {
   }
 }
 
-template <class T>
-task_set<T> schedule_all(std::vector<task<T>> aws) {
-  task_set<T> set;
-  set.reserve(aws.size());
-  for (auto& a : aws) set.add(create_task(std::move(a)));
-  return set;
-}
-
-template <class T>
-task_set<T> adopt_all(std::vector<task_handle<T>> hs) {
-  task_set<T> set;
-  set.reserve(hs.size());
-  for (auto& h : hs) set.add(std::move(h));
-  return set;
-}
-
-template <class T>
-task<std::vector<gathered_t<T>>> gather_set(task_set<T> set) {
-  std::size_t failure = co_await join_tasks(set.bases(), /*settle=*/false);
-  if (failure != join::npos) take_gathered(set[failure]);  // raises the first failure
-  std::vector<gathered_t<T>> out;
+// One gather over a vector: schedules and watches each task in one pass, waits, then takes each
+// result and drops the task in one more pass (a million tasks are a hundred megabytes of frames:
+// passes over them are what a spawn costs).
+template <bool Settle, class T, class A>
+auto gather_vector(std::vector<A> aws)
+    -> task<std::vector<std::conditional_t<Settle, outcome<T>, gathered_t<T>>>> {
+  task_set<T> set(aws.size());
+  std::size_t failure;
+  {
+    join j(Settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
+    j.begin(set.bases());
+    for (std::size_t i = 0; i < aws.size(); ++i) {
+      set.set(i, ensure_task(std::move(aws[i])));
+      j.add(i);
+    }
+    std::vector<A>().swap(aws);
+    j.end();
+    while (!j.satisfied()) co_await j.wait();
+    if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
+    failure = j.first();
+  }
+  if constexpr (!Settle) {
+    if (failure != join::npos) take_gathered(set[failure]);  // raises the first failure
+  }
+  std::vector<std::conditional_t<Settle, outcome<T>, gathered_t<T>>> out;
   out.reserve(set.size());
-  for (std::size_t i = 0; i < set.size(); ++i) out.push_back(take_gathered(set[i]));
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    if constexpr (Settle)
+      out.push_back(take_outcome(set[i]));
+    else
+      out.push_back(take_gathered(set[i]));
+    set.release(i);
+  }
   co_return out;
 }
 
-template <class T>
-task<std::vector<outcome<T>>> gather_set_outcomes(task_set<T> set) {
-  co_await join_tasks(set.bases(), /*settle=*/true);
-  std::vector<outcome<T>> out;
-  out.reserve(set.size());
-  for (std::size_t i = 0; i < set.size(); ++i) out.push_back(take_outcome(set[i]));
-  co_return out;
+// Waits for the tasks (or the first failure unless `settle`); returns the first failure's index
+// or join::npos. Rethrows cancelled_error when the gathering task itself was cancelled.
+inline task<std::size_t> join_tasks(std::span<task_base* const> tasks, bool settle) {
+  join j(settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
+  j.watch(tasks);
+  while (!j.satisfied()) co_await j.wait();
+  if (j.cancel_requested()) j.waiting_task()->throw_cancelled_wait();
+  co_return j.first();
 }
 
 template <class... Hs>
@@ -134,7 +136,9 @@ task<std::tuple<outcome<typename Hs::value_type>...>> gather_tuple_outcomes(Hs..
 }  // namespace detail
 
 /// Runs the tasks concurrently and returns their results in order (void results as
-/// std::monostate). Coroutines are scheduled with create_task first.
+/// std::monostate). Coroutines are scheduled (create_task) when the gather is first awaited;
+/// asyncio schedules them when gather is called, which makes no difference to
+/// `co_await gather(...)`.
 /// Follows asyncio.gather: the first exception (cancelled_error of a child included) is raised at
 /// once and the other tasks keep running; cancelling the gathering task cancels every task still
 /// running and raises cancelled_error once one of them has ended.
@@ -143,22 +147,22 @@ task<std::tuple<outcome<typename Hs::value_type>...>> gather_tuple_outcomes(Hs..
 /// raised is reported (unraisable hook) if nobody retrieves it.
 template <class T>
 task<std::vector<detail::gathered_t<T>>> gather(std::vector<task<T>> aws) {
-  return detail::gather_set(detail::schedule_all(std::move(aws)));
+  return detail::gather_vector<false, T>(std::move(aws));
 }
 /// The same for tasks already scheduled.
 template <class T>
 task<std::vector<detail::gathered_t<T>>> gather(std::vector<task_handle<T>> hs) {
-  return detail::gather_set(detail::adopt_all(std::move(hs)));
+  return detail::gather_vector<false, T>(std::move(hs));
 }
 /// gather(return_exceptions, tasks): waits for all and returns each outcome (value or
 /// exception) instead of raising. Follows asyncio.gather(return_exceptions=True).
 template <class T>
 task<std::vector<outcome<T>>> gather(return_exceptions_t, std::vector<task<T>> aws) {
-  return detail::gather_set_outcomes(detail::schedule_all(std::move(aws)));
+  return detail::gather_vector<true, T>(std::move(aws));
 }
 template <class T>
 task<std::vector<outcome<T>>> gather(return_exceptions_t, std::vector<task_handle<T>> hs) {
-  return detail::gather_set_outcomes(detail::adopt_all(std::move(hs)));
+  return detail::gather_vector<true, T>(std::move(hs));
 }
 
 /// Variadic form: `auto [a, b] = co_await gather(f(), g());` returns a tuple.

@@ -53,8 +53,12 @@ struct loop::impl {
   sigset_t previous_mask{};
   std::unique_ptr<detail::io_source_owned> signal_source;  // reads sigfd
 
-  // Live root tasks (all_tasks); each task knows its index. Loop thread only.
+  // Root tasks not yet done (all_tasks); each knows its index. A finished task leaves a null
+  // behind (no write into another task's frame); the array is compacted when half is null.
+  // Loop thread only.
   std::vector<detail::task_base*> tasks;
+  std::size_t dead_tasks = 0;
+  [[nodiscard]] std::size_t live_tasks() const noexcept { return tasks.size() - dead_tasks; }
 
   // Debug mode.
   double slow_callback_duration = 0.1;

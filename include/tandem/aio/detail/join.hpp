@@ -212,8 +212,9 @@ class join {
   join(const join&) = delete;
   join& operator=(const join&) = delete;
   ~join() {
+    if (pending_ == 0) return;  // every node fired, so none is linked (and no pass over frames)
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      if (tasks_[i]->done()) continue;
+      if (!tasks_[i] || tasks_[i]->done()) continue;
       if (own_ && own_[i].linked)
         tasks_[i]->remove_done_node(&own_[i]);
       else if (!own_ || !own_[i].used)
@@ -223,20 +224,28 @@ class join {
 
   /// Watches `tasks`, which the caller keeps alive and unchanged until the join is destroyed.
   void watch(std::span<task_base* const> tasks) {
-    tasks_ = tasks;
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-      task_base& t = *tasks[i];
-      if (t.done()) {
-        on_child_done(t);
-        continue;
-      }
-      ++pending_;
-      if (t.add_shared_done_node(&shared_)) continue;
-      if (!own_) own_ = std::make_unique<own_node[]>(tasks.size());
-      own_[i].owner = this;
-      own_[i].used = own_[i].linked = true;
-      t.add_done_node(&own_[i]);
+    begin(tasks);
+    for (std::size_t i = 0; i < tasks.size(); ++i) add(i);
+    end();
+  }
+
+  /// watch() in steps, for a caller that creates the tasks as it goes (one pass over them):
+  /// begin() with the array (entries may still be null), add(i) once entry i is set, end().
+  void begin(std::span<task_base* const> tasks) noexcept { tasks_ = tasks; }
+  void add(std::size_t i) {
+    task_base& t = *tasks_[i];
+    if (t.done()) {
+      on_child_done(t);
+      return;
     }
+    ++pending_;
+    if (t.add_shared_done_node(&shared_)) return;
+    if (!own_) own_ = std::make_unique<own_node[]>(tasks_.size());
+    own_[i].owner = this;
+    own_[i].used = own_[i].linked = true;
+    t.add_done_node(&own_[i]);
+  }
+  void end() noexcept {
     if (satisfied()) waker_.notify();
   }
 
