@@ -37,21 +37,41 @@ task_base* task_base::current() noexcept { return running_task; }
 class registry_access {
  public:
   static void add(loop& l, task_base* t) {
-    auto& v = l.internals().tasks;
-    t->registry_index_ = static_cast<std::uint32_t>(v.size());
-    v.push_back(t);
+    loop::impl& m = l.internals();
+    m.tasks.push_back(t);
+    t->registry_index_ = m.base + static_cast<std::uint32_t>(m.tasks.size() - 1);
   }
   static void remove(task_base* t) noexcept {
     loop::impl& m = t->owner()->internals();
-    m.tasks[t->registry_index_] = nullptr;
-    if (++m.dead_tasks < 64 || m.dead_tasks * 2 < m.tasks.size()) return;
+    std::size_t pos = static_cast<std::uint32_t>(t->registry_index_ - m.base);
+    m.tasks[pos] = nullptr;
+    ++m.dead_tasks;
+    while (m.front < m.tasks.size() && !m.tasks[m.front]) {
+      ++m.front;
+      --m.dead_tasks;
+    }
+    if (m.front == m.tasks.size()) {  // all done: start over
+      m.base += static_cast<std::uint32_t>(m.tasks.size());
+      m.tasks.clear();
+      m.front = 0;
+    } else if (m.front >= 4096 && m.front * 2 >= m.tasks.size()) {  // drop the null prefix
+      m.tasks.erase(m.tasks.begin(), m.tasks.begin() + static_cast<std::ptrdiff_t>(m.front));
+      m.base += static_cast<std::uint32_t>(m.front);
+      m.front = 0;
+    }
+    if (m.dead_tasks >= 64 && m.dead_tasks > 2 * m.live_tasks()) compact(m);
+  }
+
+ private:
+  static void compact(loop::impl& m) noexcept {
     std::size_t j = 0;
-    for (task_base* live : m.tasks)
-      if (live) {
-        live->registry_index_ = static_cast<std::uint32_t>(j);
+    for (std::size_t i = m.front; i < m.tasks.size(); ++i)
+      if (task_base* live = m.tasks[i]) {
+        live->registry_index_ = m.base + static_cast<std::uint32_t>(j);
         m.tasks[j++] = live;
       }
     m.tasks.resize(j);
+    m.front = 0;
     m.dead_tasks = 0;
   }
 };

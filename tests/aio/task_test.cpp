@@ -187,3 +187,28 @@ TEST(Task, RunCancelsLeftoverTasksAndTheirCleanupRuns) {
 TEST(Task, RunRethrowsTheMainException) {
   EXPECT_THROW(aio::run(throws_later()), std::runtime_error);
 }
+
+namespace {
+aio::task<void> nap(double d) { co_await aio::sleep(d); }
+
+// The registry behind all_tasks trims finished tasks from its front and compacts holes; tasks
+// finishing in a scrambled order exercise both.
+aio::task<int> registry_follows_scrambled_completion() {
+  std::vector<aio::task_handle<void>> hs;
+  for (int i = 0; i < 5000; ++i) hs.push_back(aio::create_task(nap(((i * 7919) % 50) * 0.001)));
+  int mismatches = 0;
+  for (int round = 0; round < 30; ++round) {
+    co_await aio::sleep(0.003);
+    std::size_t pending = 0;
+    for (auto& h : hs) pending += h.done() ? 0u : 1u;
+    if (aio::all_tasks().size() != pending + 1) ++mismatches;  // + this task
+  }
+  co_await aio::gather(std::move(hs));
+  if (aio::all_tasks().size() != 1) ++mismatches;
+  co_return mismatches;
+}
+}  // namespace
+
+TEST(Task, AllTasksFollowsScrambledCompletionOrder) {
+  EXPECT_EQ(aio::run(registry_follows_scrambled_completion()), 0);
+}

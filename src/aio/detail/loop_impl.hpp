@@ -53,12 +53,18 @@ struct loop::impl {
   sigset_t previous_mask{};
   std::unique_ptr<detail::io_source_owned> signal_source;  // reads sigfd
 
-  // Root tasks not yet done (all_tasks); each knows its index. A finished task leaves a null
-  // behind (no write into another task's frame); the array is compacted when half is null.
-  // Loop thread only.
+  // Root tasks not yet done (all_tasks). Each task stores its absolute index (base + position,
+  // modulo 2^32). A finished task leaves a null; nulls at the front are trimmed by moving `front`
+  // (tasks mostly finish in the order they started, and trimming touches no task), and the rest
+  // are compacted only when they outnumber the live tasks twice over (compaction must rewrite the
+  // index stored in every live task, an expensive pass over their frames). Loop thread only.
   std::vector<detail::task_base*> tasks;
-  std::size_t dead_tasks = 0;
-  [[nodiscard]] std::size_t live_tasks() const noexcept { return tasks.size() - dead_tasks; }
+  std::size_t front = 0;       // tasks[0, front) are null
+  std::size_t dead_tasks = 0;  // nulls in tasks[front, size)
+  std::uint32_t base = 0;      // absolute index of tasks[0]
+  [[nodiscard]] std::size_t live_tasks() const noexcept {
+    return tasks.size() - front - dead_tasks;
+  }
 
   // Debug mode.
   double slow_callback_duration = 0.1;
