@@ -184,3 +184,18 @@ TEST(WaitFor, ReturnsOnlyAfterTheInnerCleanupRan) {
 TEST(WaitFor, CancelJustAfterCompletionIsNotLost) {
   EXPECT_EQ(aio::run(cancel_after_completion()), "cancelled");
 }
+
+namespace {
+aio::task<std::string> chrono_forms() {
+  using namespace std::chrono_literals;
+  int v = co_await aio::timeout(2s, sleepy(0.001, nullptr));
+  try {
+    co_await aio::wait_for(sleepy(10, nullptr), 20ms);
+  } catch (const timeout_error&) {
+    co_return "ok " + std::to_string(v);
+  }
+  co_return "no timeout";
+}
+}  // namespace
+
+TEST(Timeout, AcceptsChronoDurations) { EXPECT_EQ(aio::run(chrono_forms()), "ok 1"); }

@@ -8,6 +8,7 @@
 // raise only at the outermost one, and how an external cancel stays a cancellation.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -131,6 +132,27 @@ task<T> wait_for(task_handle<T> aw, std::optional<double> timeout) {
   }
   if (aw.done()) co_return detail::take_result<T, false>(aw.promise());
   co_return co_await aio::timeout(timeout, std::move(aw));
+}
+
+// std::chrono forms of the above: `aio::timeout(250ms, f())`, `aio::wait_for(t, 2s)`.
+template <class Rep, class Period>
+[[nodiscard]] timeout_scope timeout(std::chrono::duration<Rep, Period> delay) {
+  return timeout(std::optional<double>(std::chrono::duration<double>(delay).count()));
+}
+template <class Rep, class Period, task_like A>
+task<task_result_t<A>> timeout(std::chrono::duration<Rep, Period> delay, A body) {
+  return timeout(std::optional<double>(std::chrono::duration<double>(delay).count()),
+                 std::move(body));
+}
+template <class T, class Rep, class Period>
+task<T> wait_for(task<T> aw, std::chrono::duration<Rep, Period> timeout) {
+  return wait_for(std::move(aw),
+                  std::optional<double>(std::chrono::duration<double>(timeout).count()));
+}
+template <class T, class Rep, class Period>
+task<T> wait_for(task_handle<T> aw, std::chrono::duration<Rep, Period> timeout) {
+  return wait_for(std::move(aw),
+                  std::optional<double>(std::chrono::duration<double>(timeout).count()));
 }
 
 }  // namespace tandem::aio
