@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <system_error>
 #include <utility>
 
+#include "tandem/aio/detail/join.hpp"
 #include "tandem/aio/streams.hpp"
 #include "tandem/detail/assert.hpp"
 #include "tandem/error.hpp"
@@ -263,83 +265,25 @@ bool process_wait_awaiter::cancel_wait() noexcept {
 
 namespace {
 
-// Waits until every task of `tasks` is done, or until `deadline_ns` (loop clock) passes.
-// Cancelling the waiting task cancels every task still running and resumes (with
-// cancelled_error) only once all of them are done: communicate's helpers never outlive it.
-class join_awaiter final : public timer_node, public wait_target {
- public:
-  join_awaiter(std::vector<task_base*> tasks, std::int64_t deadline)
-      : timer_node(&join_awaiter::fire), tasks_(std::move(tasks)) {
-    deadline_ns = deadline;
-    nodes_.reserve(tasks_.size());  // done nodes are linked by address: no reallocation
-    for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_.emplace_back(this);
+// Waits until every task of `tasks` is done, or until `timeout` seconds pass (returns false).
+// Cancelling the waiting task cancels every task still running and raises cancelled_error only
+// once all of them are done: communicate's helpers never outlive it. (detail::join is the same
+// machinery gather uses.)
+task<bool> join_helpers(std::vector<task_base*> tasks, std::optional<double> timeout) {
+  join j(join::until::all_done, /*forward_cancel=*/true);
+  j.watch(tasks);
+  timer_guard guard;
+  if (timeout && !j.satisfied()) {
+    join* jp = &j;
+    guard.timer = get_running_loop().call_later(std::max(0.0, *timeout), [jp] { jp->force(); });
   }
-  join_awaiter(const join_awaiter&) = delete;
-  join_awaiter& operator=(const join_awaiter&) = delete;
-
-  bool await_ready() const noexcept {
-    for (task_base* t : tasks_)
-      if (!t->done()) return false;
-    return true;
+  while (!j.satisfied()) co_await j.wait();
+  if (j.cancel_requested()) {
+    while (j.pending() > 0) co_await j.wait();  // a deadline may have cut the wait short
+    j.waiting_task()->throw_cancelled_wait();
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task_ = task_base::current();
-    TANDEM_ASSERT(task_, "communicate awaited outside a task");
-    if (!task_->may_suspend()) {
-      for (task_base* t : tasks_) t->cancel();
-      return false;
-    }
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      if (tasks_[i]->done()) continue;
-      tasks_[i]->add_done_node(&nodes_[i]);
-      ++pending_;
-    }
-    if (deadline_ns != INT64_MAX) task_->owner()->add_timer(this);
-    task_->suspend(h, this);
-    return true;
-  }
-  /// True if every task is done; false on timeout.
-  bool await_resume() {
-    task_->checkpoint();
-    if (aborted_) task_->throw_cancelled_wait();
-    return !timed_out_;
-  }
-
- private:
-  struct node : done_node {
-    explicit node(join_awaiter* o) noexcept : done_node(&node::on_done), owner(o) {}
-    join_awaiter* owner;
-    static void on_done(done_node* n, task_base*) noexcept {
-      join_awaiter& self = *static_cast<node&>(*n).owner;
-      if (--self.pending_ > 0) return;
-      if (self.queued()) self.task_->owner()->cancel_timer(&self);
-      self.task_->wake();
-    }
-  };
-  static void fire(timer_node* t) noexcept {
-    auto& self = static_cast<join_awaiter&>(*t);
-    self.timed_out_ = true;
-    self.unlink_all();
-    self.task_->wake();
-  }
-  bool cancel_wait() noexcept override {
-    aborted_ = true;
-    if (queued()) task_->owner()->cancel_timer(this);
-    for (task_base* t : tasks_) t->cancel(task_->cancel_message());
-    return true;  // the wake-up comes from the last task to finish
-  }
-  void unlink_all() noexcept {
-    for (std::size_t i = 0; i < tasks_.size(); ++i) tasks_[i]->remove_done_node(&nodes_[i]);
-    pending_ = 0;
-  }
-
-  std::vector<task_base*> tasks_;
-  std::vector<node> nodes_;
-  task_base* task_ = nullptr;
-  std::size_t pending_ = 0;
-  bool timed_out_ = false;
-  bool aborted_ = false;
-};
+  co_return j.pending() == 0;
+}
 
 // ---- communicate's three helpers. Each keeps its progress in the state, so that cancelling
 // it (timeout) loses nothing.
@@ -412,7 +356,6 @@ task<communicate_result> communicate_impl(std::shared_ptr<process_state> st,
   TANDEM_ASSERT(self, "process::communicate awaited outside a task");
   self->checkpoint();  // a pending cancel ends us here, before any helper starts
   communicating_scope scope(*st);
-  std::int64_t deadline = timeout ? loop::now_ns() + to_ns(std::max(0.0, *timeout)) : INT64_MAX;
 
   std::vector<task_handle<void>> helpers;
   helpers.reserve(4);
@@ -423,14 +366,14 @@ task<communicate_result> communicate_impl(std::shared_ptr<process_state> st,
 
   bool finished;
   try {
-    finished = co_await join_awaiter(bases(helpers), deadline);
+    finished = co_await join_helpers(bases(helpers), timeout);
   } catch (const cancelled_error&) {
-    collect(helpers);  // all done (join_awaiter waited); a real failure wins over the cancel
+    collect(helpers);  // all done (join_helpers waited); a real failure wins over the cancel
     throw;
   }
   if (!finished) {
     for (auto& h : helpers) h.cancel();
-    co_await join_awaiter(bases(helpers), INT64_MAX);
+    co_await join_helpers(bases(helpers), std::nullopt);
     collect(helpers);
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%g", *timeout);
