@@ -12,8 +12,8 @@ constexpr bool caching = false;
 constexpr bool caching = true;
 #endif
 
-constexpr std::size_t granule = 16;    // size classes of 16 bytes: 16, 32, ... 1024
-constexpr std::size_t max_block = 1024;  // task states are 80-160 bytes, coroutine frames 150-1000
+constexpr std::size_t granule = 16;            // size classes of 16 bytes: 16, 32, ... 256
+constexpr std::size_t max_block = 256;         // a typical task state is 80-160 bytes
 constexpr std::size_t max_cached = 32u << 20;  // per thread: W1's 200,000 live states fit
 
 struct free_block {

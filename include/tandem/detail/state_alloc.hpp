@@ -5,7 +5,7 @@
 
 namespace tandem::detail {
 
-/// Allocates `bytes` for a future state or a coroutine frame (aio). Blocks up to 1024 bytes come from the calling thread's
+/// Allocates `bytes` for a future state. Blocks up to 256 bytes come from the calling thread's
 /// cache (filled by state_free on this thread), larger ones from operator new.
 /// Why: a pool that runs millions of tiny tasks otherwise spends a third of its submit path in
 /// malloc, and glibc trims and re-faults the heap after every burst.
