@@ -64,18 +64,20 @@ struct cache {
   }
 
   void* refill(std::size_t c) {
-    {
-      orphanage& o = orphans();
-      std::lock_guard lk(o.mu);
-      if (!o.lists[c].empty()) {
-        free_block* b = o.lists[c].back();
-        o.lists[c].pop_back();
-        lists[c] = b->next;
-        return b;
-      }
-    }
     std::size_t block = (c + 1) * granule;
     if (static_cast<std::size_t>(bump_end - bump) < block) {
+      // Out of slab: adopt an exited thread's free list before taking new memory. Checked only
+      // here, so the common bump path takes no lock.
+      {
+        orphanage& o = orphans();
+        std::lock_guard lk(o.mu);
+        if (!o.lists[c].empty()) {
+          free_block* b = o.lists[c].back();
+          o.lists[c].pop_back();
+          lists[c] = b->next;
+          return b;
+        }
+      }
       bump = new_slab();  // the tail of the old slab (< 1 KiB) is left unused
       bump_end = bump + slab_bytes;
     }
