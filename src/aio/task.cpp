@@ -46,9 +46,21 @@ class registry_access {
     std::size_t pos = static_cast<std::uint32_t>(t->registry_index_ - m.base);
     m.tasks[pos] = nullptr;
     ++m.dead_tasks;
-    while (m.front < m.tasks.size() && !m.tasks[m.front]) {
+    while (m.front < m.tasks.size()) {
+      if (!m.tasks[m.front]) {
+        --m.dead_tasks;
+      } else if (m.front + 1 < m.tasks.size() && !m.tasks[m.front + 1] &&
+                 m.tasks.size() < m.tasks.capacity()) {  // noexcept: only into spare capacity
+        // A long-lived task (main, a server) at the front with finished ones behind it: move it
+        // to the back (one write into it) so the trimming can go on.
+        task_base* live = m.tasks[m.front];
+        m.tasks[m.front] = nullptr;
+        m.tasks.push_back(live);  // capacity is reused after the prefix is dropped
+        live->registry_index_ = m.base + static_cast<std::uint32_t>(m.tasks.size() - 1);
+      } else {
+        break;
+      }
       ++m.front;
-      --m.dead_tasks;
     }
     if (m.front == m.tasks.size()) {  // all done: start over
       m.base += static_cast<std::uint32_t>(m.tasks.size());

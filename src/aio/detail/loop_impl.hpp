@@ -55,7 +55,8 @@ struct loop::impl {
 
   // Root tasks not yet done (all_tasks). Each task stores its absolute index (base + position,
   // modulo 2^32). A finished task leaves a null; nulls at the front are trimmed by moving `front`
-  // (tasks mostly finish in the order they started, and trimming touches no task), and the rest
+  // (tasks mostly finish in the order they started, and trimming touches no task; a long-lived
+  // task blocking the front is moved to the back, one write into it), and the rest
   // are compacted only when they outnumber the live tasks twice over (compaction must rewrite the
   // index stored in every live task, an expensive pass over their frames). Loop thread only.
   std::vector<detail::task_base*> tasks;
