@@ -45,9 +45,11 @@ struct done_node {
   done_node* next = nullptr;
 };
 
-/// Outcome of a task.
+/// Where a task is in its life (the diagram above).
 enum class task_status : std::uint8_t { created, scheduled, running, waiting, done };
 
+/// The scheduling state every task<T> promise carries; 64 bytes (a sleeping task is counted in
+/// bytes, WORKLOADS.md W3). Loop thread only, except where a member says otherwise.
 class task_base : private ready_node {
  public:
   task_base() noexcept : ready_node(&task_base::run_step) {}
