@@ -206,40 +206,25 @@ void stream_transport::write(std::string_view data) {
   if (fd_ < 0 || data.empty()) return;  // failed: drain() reports it (asyncio drops the data too)
   if (out_.empty() && writable_) {
     // Fast path: straight to the kernel; only what it refuses is copied into out_.
-    while (!data.empty()) {
-      ssize_t n = socket_ ? ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL)
-                          : ::write(fd_, data.data(), data.size());
-      if (n >= 0) {
-        auto sent = static_cast<std::size_t>(n);
-        bool partial = sent < data.size();
-        data.remove_prefix(sent);
-        if (partial) {  // the kernel buffer is full: EPOLLOUT will say when it has room
-          writable_ = false;
-          break;
-        }
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        writable_ = false;
-        break;
-      }
-      fail(errno);
-      return;
-    }
+    std::size_t sent = send_some(data);
+    if (error_ != 0 || fd_ < 0) return;  // failed: drain() reports it
+    data.remove_prefix(sent);
     if (data.empty()) return;
   }
   out_.append(data);
 }
 
-void stream_transport::flush() noexcept {
-  while (!out_.empty() && writable_) {
-    ssize_t n = socket_ ? ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL)
-                        : ::write(fd_, out_.data(), out_.size());
+std::size_t stream_transport::send_some(std::string_view data) noexcept {
+  std::size_t total = 0;
+  while (total < data.size()) {
+    ssize_t n = socket_ ? ::send(fd_, data.data() + total, data.size() - total, MSG_NOSIGNAL)
+                        : ::write(fd_, data.data() + total, data.size() - total);
     if (n >= 0) {
-      auto sent = static_cast<std::size_t>(n);
-      if (sent < out_.size()) writable_ = false;
-      out_.consume(sent);
+      total += static_cast<std::size_t>(n);
+      if (total < data.size()) {  // the kernel buffer is full: EPOLLOUT will say when it has room
+        writable_ = false;
+        break;
+      }
       continue;
     }
     if (errno == EINTR) continue;
@@ -248,7 +233,16 @@ void stream_transport::flush() noexcept {
       break;
     }
     fail(errno);
-    return;
+    break;
+  }
+  return total;
+}
+
+void stream_transport::flush() noexcept {
+  if (!out_.empty() && writable_) {
+    std::size_t sent = send_some(out_.view());
+    if (error_ != 0 || fd_ < 0) return;  // failed: fail() dropped out_ and closed
+    out_.consume(sent);
   }
   if (out_.empty()) {
     if (eof_pending_ && !eof_sent_) {

@@ -167,6 +167,9 @@ class stream_transport final : public io_source,
  private:
   // Sends from out_ until it is empty or the kernel refuses; on a fatal error fails the stream.
   void flush() noexcept;
+  // Writes what the kernel takes of `data` now; returns the bytes written. Clears writable_ when
+  // the kernel refuses more; on an error, fail()s the transport.
+  std::size_t send_some(std::string_view data) noexcept;
   // Records `err` (errno) as the stream's failure and closes the fd.
   void fail(int err) noexcept;
   // Deregisters and closes the fd, wakes everyone. May drop self_, so the caller must not touch
