@@ -88,7 +88,7 @@ class registry_access {
   }
 };
 
-void task_base::start(loop& l, std::coroutine_handle<> root) {
+void task_base::start(loop& l, std::coroutine_handle<> root, bool eager) {
   TANDEM_ASSERT(status_ == task_status::created, "create_task: the coroutine already ran");
   registry_access::add(l, this);  // may throw bad_alloc: nothing changed yet
   id_ = ++tasks_created;
@@ -96,7 +96,10 @@ void task_base::start(loop& l, std::coroutine_handle<> root) {
   refs_ = 2;  // the loop's, until done; the handle's
   resume_point_ = root;
   status_ = task_status::scheduled;
-  l.schedule(this);
+  if (eager)
+    run_step(this);  // may finish the task; the caller's reference keeps it
+  else
+    l.schedule(this);
 }
 
 void task_base::run_step(ready_node* n) noexcept {

@@ -80,7 +80,20 @@ auto gather_vector(std::vector<A> aws)
   {
     join j(Settle ? join::until::all_done : join::until::first_failure, /*forward_cancel=*/true);
     j.begin(set.bases());
+    // Coroutines start eagerly, each running its first step now, in order (asyncio 3.12's
+    // eager_task_factory): the step runs while the frame is still in cache from being started,
+    // where a trip through the ready queue would come back to a million cold frames (W3b).
+    // Debug mode schedules them instead, so the shuffled ready queue still reorders them.
+    loop& l = get_running_loop();
+    const bool eager = !l.get_debug();
     for (std::size_t i = 0; i < aws.size(); ++i) {
+      if constexpr (std::is_same_v<A, task<T>>) {
+        if (eager) {
+          set.set(i, create_task(std::move(aws[i]), l, eager_t{}));
+          j.add(i);
+          continue;
+        }
+      }
       set.set(i, ensure_task(std::move(aws[i])));
       j.add(i);
     }
@@ -136,9 +149,10 @@ task<std::tuple<outcome<typename Hs::value_type>...>> gather_tuple_outcomes(Hs..
 }  // namespace detail
 
 /// Runs the tasks concurrently and returns their results in order (void results as
-/// std::monostate). Coroutines are scheduled (create_task) when the gather is first awaited;
-/// asyncio schedules them when gather is called, which makes no difference to
-/// `co_await gather(...)`.
+/// std::monostate). Coroutines start when the gather is first awaited, each running its first
+/// step at once, in order (asyncio 3.12's eager_task_factory; in debug mode they are scheduled
+/// instead, so the shuffled ready queue reorders them). asyncio schedules them when gather is
+/// called, which makes no difference to `co_await gather(...)`.
 /// Follows asyncio.gather: the first exception (cancelled_error of a child included) is raised at
 /// once and the other tasks keep running; cancelling the gathering task cancels every task still
 /// running and raises cancelled_error once one of them has ended.

@@ -27,6 +27,13 @@ template <class T = void>
 class task_handle;
 
 namespace detail {
+/// Tag: create_task runs the task's first step at once (gather, outside debug mode).
+struct eager_t {
+  explicit eager_t() = default;
+};
+}  // namespace detail
+
+namespace detail {
 
 // The result slot of a promise: T, or nothing for void. Written once, by return_value.
 template <class T>
@@ -309,6 +316,8 @@ class task_handle {
  private:
   template <class U>
   friend task_handle<U> create_task(task<U> t, loop& l);
+  template <class U>
+  friend task_handle<U> create_task(task<U> t, loop& l, detail::eager_t);
   explicit task_handle(std::coroutine_handle<detail::promise<T>> h) noexcept : h_(h) {}
   detail::promise<T>& p() const noexcept { return h_.promise(); }
   std::coroutine_handle<detail::promise<T>> h_;
@@ -322,6 +331,16 @@ task_handle<T> create_task(task<T> t, loop& l) {
   TANDEM_ASSERT(t.valid(), "create_task: the task holds no coroutine (moved from?)");
   auto h = t.release();
   h.promise().start(l, h);
+  return task_handle<T>(h);
+}
+
+/// Starts `t` on `l` and runs its first step now, inside this call, up to its first suspension
+/// (asyncio 3.12's eager_task_factory). For the layer's combinators.
+template <class T>
+task_handle<T> create_task(task<T> t, loop& l, detail::eager_t) {
+  TANDEM_ASSERT(t.valid(), "create_task: the task holds no coroutine (moved from?)");
+  auto h = t.release();
+  h.promise().start(l, h, /*eager=*/true);  // the step may finish it; the handle's reference stays
   return task_handle<T>(h);
 }
 

@@ -150,8 +150,9 @@ class task_base : private ready_node {
   static task_base* current() noexcept;
 
   /// Starts the task on `l` (create_task): registers it, takes the loop's and the caller's
-  /// references, schedules the first step.
-  void start(loop& l, std::coroutine_handle<> root);
+  /// references, schedules the first step, or with `eager` runs it now, inside this call, as
+  /// asyncio 3.12's eager_task_factory does (gather uses it).
+  void start(loop& l, std::coroutine_handle<> root, bool eager = false);
 
  protected:
   ~task_base();
