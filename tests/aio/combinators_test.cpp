@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "aio/aio_test_util.hpp"
 #include "tandem/aio.hpp"
 
 namespace aio = tandem::aio;
@@ -13,15 +14,8 @@ using tandem::timeout_error;
 
 namespace {
 
-aio::task<int> value_after(int v, double delay) {
-  co_await aio::sleep(delay);
-  co_return v;
-}
-
-aio::task<int> fail_after(double delay) {
-  co_await aio::sleep(delay);
-  throw std::runtime_error("boom");
-}
+using aio_test::fail_after;
+using aio_test::value_after;
 
 aio::task<int> record_cancel(double delay, int* cancelled) {
   try {

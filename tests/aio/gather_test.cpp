@@ -5,21 +5,15 @@
 #include <tuple>
 #include <vector>
 
+#include "aio/aio_test_util.hpp"
 #include "tandem/aio.hpp"
 
 namespace aio = tandem::aio;
 
 namespace {
 
-aio::task<int> value_after(int v, double delay) {
-  co_await aio::sleep(delay);
-  co_return v;
-}
-
-aio::task<int> fail_after(double delay) {
-  co_await aio::sleep(delay);
-  throw std::runtime_error("boom");
-}
+using aio_test::fail_after;
+using aio_test::value_after;
 
 aio::task<void> nothing() { co_return; }
 

@@ -20,6 +20,19 @@ aio::task<void> until(Pred pred) {
   }
 }
 
+/// True if the current task's next suspension (a sleep(0)) raises cancelled_error: a cancel was
+/// pending. Withdraws that cancel (uncancel) so the test goes on.
+inline aio::task<bool> next_suspension_raises() {
+  bool thrown = false;
+  try {
+    co_await aio::sleep(0);
+  } catch (const tandem::cancelled_error&) {
+    thrown = true;
+  }
+  if (thrown) aio::current_task()->uncancel();
+  co_return thrown;
+}
+
 /// Yields to the loop `n` times (lets woken tasks run, under any shuffle, for bounded `n`).
 inline aio::task<void> yield(int n = 10) {
   for (int i = 0; i < n; ++i) co_await aio::sleep(0);
