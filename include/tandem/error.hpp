@@ -42,6 +42,33 @@ class broken_pool : public error {
   using error::error;
 };
 
+/// An exception thrown by work that ran somewhere else (a worker process), whose type does not
+/// exist on this side or is not one tandem rebuilds as itself (std::logic_error and
+/// std::runtime_error and their standard subclasses, std::bad_alloc and tandem's own errors come
+/// back as themselves). what() is "<type name> in <origin>: <message>".
+/// Follows concurrent.futures.process._RemoteTraceback and Celery's remote exceptions.
+class remote_error : public error {
+ public:
+  /// `type_name` is the remote exception's demangled type ("my::parse_error"); `origin` says
+  /// where it ran ("worker pid 1234"); `message` is its what().
+  remote_error(std::string type_name, std::string message, std::string origin, long pid = 0)
+      : error(type_name + " in " + origin + ": " + message),
+        type_name_(std::move(type_name)),
+        message_(std::move(message)),
+        pid_(pid) {}
+  /// The remote exception's type name, demangled ("std::bad_variant_access", "my::parse_error").
+  [[nodiscard]] const std::string& type_name() const noexcept { return type_name_; }
+  /// The remote exception's own what(), without the type and origin.
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
+  /// The process id of the worker it was thrown in; 0 when it did not come from a process.
+  [[nodiscard]] long pid() const noexcept { return pid_; }
+
+ private:
+  std::string type_name_;
+  std::string message_;
+  long pid_;
+};
+
 /// The promise was destroyed before it gave its future a result or an exception
 /// (std::future_errc::broken_promise; Python has no such case because futures are set by
 /// executors).

@@ -110,6 +110,11 @@ chunk_vector<R> apply_chunk(const F& f, It first, It last, std::size_t n) {
   return out;
 }
 
+/// True for executors whose chunks cross a process boundary: they offer
+/// `submit_chunk<Result>(f, std::vector<item>)` and run it elsewhere.
+template <class Executor>
+concept sends_chunks = requires { requires Executor::sends_chunks; };
+
 /// Reads the input a chunk at a time and submits each chunk to the executor.
 template <class Executor, class F, class View>
 class chunk_feeder {
@@ -134,7 +139,15 @@ class chunk_feeder {
 
   /// Submits the next chunk. Precondition: !input_done().
   chunk_future submit_next() {
-    if constexpr (std::ranges::random_access_range<View> && std::ranges::sized_range<View>) {
+    if constexpr (sends_chunks<Executor>) {
+      // A process pool: the chunk travels as one message, so gather it into a vector first.
+      using value_t = std::ranges::range_value_t<View>;
+      std::vector<value_t> items;
+      for (std::size_t i = 0; i < chunksize_ && next_ != std::ranges::end(view_); ++i, ++next_)
+        items.push_back(*next_);
+      return ex_.template submit_chunk<result_type>(f_, items);
+    } else if constexpr (std::ranges::random_access_range<View> &&
+                         std::ranges::sized_range<View>) {
       // Zero-copy: the task reads the input in place; the range outlives its tasks.
       auto first = next_;
       auto left = static_cast<std::size_t>(std::ranges::end(view_) - first);
