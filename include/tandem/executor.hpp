@@ -17,7 +17,8 @@ struct map_options {
   std::size_t chunksize = 0;
   /// Seconds from the call to map() until iteration gives up with `timeout_error`; none: no limit.
   std::optional<seconds> timeout = std::nullopt;
-  /// Chunks submitted ahead of the consumer (Python 3.14's buffersize). 0 picks 4 x workers.
+  /// Chunks submitted ahead of the consumer (Python 3.14's buffersize). 0 picks 4 x workers, and
+  /// for a process pool workers x max(4, 512 / chunksize), so small chunks hide the round trip.
   /// Bounded read-ahead is what makes map() safe on an infinite input.
   std::size_t buffersize = 0;
 };

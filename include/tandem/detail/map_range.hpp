@@ -131,7 +131,16 @@ class chunk_feeder {
     if constexpr (std::ranges::sized_range<View>)
       n = static_cast<std::size_t>(std::ranges::size(view_));
     chunksize_ = o.chunksize ? o.chunksize : auto_chunksize(n, ex.max_workers());
-    buffersize_ = o.buffersize ? o.buffersize : 4 * std::max<std::size_t>(1, ex.max_workers());
+    std::size_t workers = std::max<std::size_t>(1, ex.max_workers());
+    if (o.buffersize) {
+      buffersize_ = o.buffersize;
+    } else if constexpr (sends_chunks<Executor>) {
+      // A chunk to another process costs a round trip of ~20 us: keep ~512 items per worker in
+      // flight so that small chunks (chunksize 1) do not wait on it, and at least 4 chunks.
+      buffersize_ = workers * std::max<std::size_t>(4, 512 / chunksize_);
+    } else {
+      buffersize_ = 4 * workers;
+    }
   }
 
   [[nodiscard]] bool input_done() const { return next_ == std::ranges::end(view_); }
