@@ -1,9 +1,11 @@
 #!/bin/bash
 # `make bench`: in one sitting, the thread-pool workloads W1, W2, W6 (shared/bench/WORKLOADS.md) on
-# tandem and oneTBB (Google Benchmark), and the event-loop workloads W3, W3b, W4 and a loopback echo
+# tandem and oneTBB (Google Benchmark), the event-loop workloads W3, W3b, W4 and a loopback echo
 # on tandem::aio, Asio's C++20 coroutines and Boost.Fiber (standalone programs, one run per
-# process); then the same workloads on Python (shared/peers/python/run_all.sh, and
-# bench/echo_asyncio.py for the echo, with asyncio and uvloop). Prints the side-by-side table
+# process), and the process-pool workloads W5, W5b, W6, round-trip latency and start-up per start
+# method on tandem::process_pool (bench/process_bench.cpp, one run per process); then the same
+# workloads on Python (shared/peers/python/run_all.sh, bench/echo_asyncio.py for the echo with
+# asyncio and uvloop, and a multiprocessing latency/start-up peer written out below). Prints the side-by-side table
 # (markdown) on stdout and saves it as <build>/bench/results-<stamp>.md; progress and the programs'
 # own output go to stderr.
 #
@@ -14,7 +16,8 @@
 #                             twice as long; a median of 3 can land on one, and the C++ runs cost
 #                             seconds)
 #        W6_LIMIT=5000000     primes below this, for C++ and Python alike (same work on both sides)
-#        BENCH_ONLY="pool loop"  which parts: pool = W1 W2 W6, loop = W3 W3b W4 echo
+#        BENCH_ONLY="pool loop proc"  which parts: pool = W1 W2 W6 (threads), loop = W3 W3b W4
+#                             echo, proc = W5 W5b W6 (processes), latency, start-up
 #        BENCH_SKIP_PYTHON=1  no Python run: the table has no Python columns and says so
 #        ECHO_ARGS="100 1000 64"  echo: connections, messages per connection, message bytes
 #        LOOP_TMO=120         seconds after which one event-loop run is stopped (a failed run)
@@ -33,7 +36,7 @@ PY=/usr/bin/python3  # Debian's: the table needs only its standard library
 REPS=${REPS:-3}
 CXX_REPS=${CXX_REPS:-$((REPS > 5 ? REPS : 5))}
 W6_LIMIT=${W6_LIMIT:-5000000}
-BENCH_ONLY=${BENCH_ONLY:-pool loop}
+BENCH_ONLY=${BENCH_ONLY:-pool loop proc}
 ECHO_ARGS=${ECHO_ARGS:-100 1000 64}
 PEERS="${TANDEM_PEERS:-$REPO/../shared/peers}"
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -43,8 +46,8 @@ RAW="$OUT/raw-$STAMP"  # every input of the table, kept beside it
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
 part() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
-if ! part pool && ! part loop; then
-  log "BENCH_ONLY='$BENCH_ONLY': expected pool, loop or both"
+if ! part pool && ! part loop && ! part proc; then
+  log "BENCH_ONLY='$BENCH_ONLY': expected one or more of pool, loop, proc"
   exit 2
 fi
 if part pool; then
@@ -81,11 +84,12 @@ fi
 # label, repetition and exit status (the record format of run_all.sh's raw.jsonl, so table.py reads
 # both alike). A program that is missing gets one "skipped" record saying why instead.
 LOOP_RAW="$RAW/loop.jsonl"
+JSONL="$LOOP_RAW"  # where record appends; the proc part points it at proc.jsonl
 LOOP_TMO=${LOOP_TMO:-120}  # the longest event-loop run, the Python echo, takes about 13 s here
 
 # record LABEL REP RC CMD OUTFILE ERRFILE [SKIPPED-REASON]: appends one record to loop.jsonl.
 record() {
-  "$PY" - "$@" >> "$LOOP_RAW" <<'PYEOF'
+  "$PY" - "$@" >> "$JSONL" <<'PYEOF'
 import json, sys
 label, rep, rc, cmd, out, err = sys.argv[1:7]
 skipped = sys.argv[7] if len(sys.argv) > 7 else ""
@@ -116,7 +120,7 @@ run_loop() {
   timeout -k 10 "$LOOP_TMO" "$@" > "$RAW/.out" 2> "$RAW/.err" || rc=$?
   record "$label" "$rep" "$rc" "$*" "$RAW/.out" "$RAW/.err"
   cat "$RAW/.err" >&2
-  log "  $label rep$rep rc=$rc $(tail -n 1 "$LOOP_RAW" | cut -c1-200)"
+  log "  $label rep$rep rc=$rc $(tail -n 1 "$JSONL" | cut -c1-200)"
 }
 
 # skip LABEL REASON: one record saying why LABEL has no figure.
@@ -184,6 +188,44 @@ if part loop; then
   TABLE_ARGS+=(--loop "$LOOP_RAW")
 fi
 
+# ---------------------------------------------------------------- process-pool programs
+# tandem_process_bench runs one workload per process (W5, W5b in two forms, latency, W6 with
+# processes and threads, start-up per start method), recorded in proc.jsonl as the loop programs
+# are in loop.jsonl. Like them it is outside the default build (bench/CMakeLists.txt): built here.
+PROC_RAW="$RAW/proc.jsonl"
+PROC_WHY=""
+if part proc; then
+  : > "$PROC_RAW"
+  JSONL="$PROC_RAW"
+  exe=tandem_process_bench
+  rm -f "$OUT/$exe"
+  if ! { cmake --build "$BUILD" --target "$exe" > "$RAW/build-$exe.log" 2>&1 && [ -x "$OUT/$exe" ]; }; then
+    if grep -q "unknown target" "$RAW/build-$exe.log"; then
+      PROC_WHY="$exe not defined: include/tandem/process/process_pool.hpp is not in the tree"
+    else
+      PROC_WHY="$exe did not build (see $RAW/build-$exe.log)"
+    fi
+    log "$PROC_WHY"
+  fi
+  PROC_LABELS=(W5/tandem W5b/tandem/submit W5b/tandem/imap latency/tandem W6proc/tandem
+               startup/tandem/fork startup/tandem/forkserver startup/tandem/spawn)
+  if [ -z "$PROC_WHY" ]; then
+    log "W5, W5b, latency, W6 (processes and threads, below $W6_LIMIT), start-up: $CXX_REPS runs each"
+    for r in $(seq 1 "$CXX_REPS"); do
+      run_loop W5/tandem "$r" "$OUT/$exe" w5
+      run_loop W5b/tandem/submit "$r" "$OUT/$exe" w5b_submit
+      run_loop W5b/tandem/imap "$r" "$OUT/$exe" w5b_imap
+      run_loop latency/tandem "$r" "$OUT/$exe" latency
+      run_loop W6proc/tandem "$r" env W6_LIMIT="$W6_LIMIT" "$OUT/$exe" w6
+      for m in fork forkserver spawn; do run_loop "startup/tandem/$m" "$r" "$OUT/$exe" startup "$m"; done
+    done
+  else
+    for l in "${PROC_LABELS[@]}"; do skip "$l" "$PROC_WHY"; done
+  fi
+  JSONL="$LOOP_RAW"
+  TABLE_ARGS+=(--proc "$PROC_RAW")
+fi
+
 PY_ARGS=()
 if [ "${BENCH_SKIP_PYTHON:-0}" = 1 ]; then
   PY_ARGS=(--python-note "skipped (BENCH_SKIP_PYTHON=1)")
@@ -193,6 +235,8 @@ else
   PY_ONLY=""
   part pool && PY_ONLY="W1 W2 W6"
   part loop && PY_ONLY="$PY_ONLY W3 W3b W4"
+  # W6's Python run measures mp.Pool(2) and threads in one go: once serves both parts.
+  part proc && PY_ONLY="$PY_ONLY W5" && { part pool || PY_ONLY="$PY_ONLY W6"; }
   log "Python peers $PY_ONLY (REPS=$REPS, W6_LIMIT=$W6_LIMIT; W6 takes about a minute a run at 5M, W3b about a minute a repetition)"
   # run_all.sh records a failed run in raw.jsonl rather than exiting non-zero; table.py reports it.
   RESULTS_DIR="$RAW/python" REPS=$REPS ONLY="$PY_ONLY" W6_LIMIT=$W6_LIMIT \
@@ -212,6 +256,83 @@ if part loop && [ "${BENCH_SKIP_PYTHON:-0}" != 1 ]; then
   for r in $(seq 1 "$REPS"); do
     for l in asyncio uvloop; do run_loop "echo/$l" "$r" "$PY" "$HERE/echo_asyncio.py" "$l" $ECHO_ARGS; done
   done
+fi
+
+# The Python side of latency and start-up: the shared peers have neither, so this script writes a
+# small one (multiprocessing.Pool and ProcessPoolExecutor, 2 workers, the same counts as
+# process_bench.cpp) into the raw folder and records it in proc.jsonl beside the C++ runs.
+if part proc && [ "${BENCH_SKIP_PYTHON:-0}" != 1 ]; then
+  cat > "$RAW/proc_peer.py" <<'PYEOF'
+"""latency METHOD: 2,000 sequential round trips on a warm 2-worker pool (Pool.apply or
+ProcessPoolExecutor.submit().result()), each timed -> median/p90/p99 us. startup START_METHOD:
+mp.get_context(m).Pool(2) + one apply, 10 times -> median s (close/join not timed). One JSON line."""
+import json, multiprocessing as mp, statistics, sys, time
+from concurrent.futures import ProcessPoolExecutor
+
+
+def double(x):
+    return x * 2
+
+
+def q(xs, f):  # nearest rank, as process_bench.cpp
+    return xs[max(1, min(len(xs), int(f * len(xs) + 0.999999))) - 1]
+
+
+def main():
+    what, arg = sys.argv[1], sys.argv[2]
+    if what == "latency":
+        n = 2000
+        if arg == "mp_pool_apply":
+            pool = mp.Pool(2)
+            pool.map(double, range(4), chunksize=1)
+            call = lambda i: pool.apply(double, (i,))
+        else:
+            pool = ProcessPoolExecutor(2)
+            list(pool.map(double, range(4)))
+            call = lambda i: pool.submit(double, i).result()
+        us, total = [], 0
+        t0 = time.perf_counter()
+        for i in range(n):
+            a = time.perf_counter()
+            total += call(i)
+            us.append((time.perf_counter() - a) * 1e6)
+        wall = time.perf_counter() - t0
+        if arg == "mp_pool_apply":
+            pool.close(); pool.join()
+        else:
+            pool.shutdown(wait=True)
+        assert total == n * (n - 1), total
+        us.sort()
+        print(json.dumps({"workload": "latency", "method": arg, "n": n,
+                          "start_method": mp.get_start_method(), "median_us": q(us, 0.5),
+                          "p90_us": q(us, 0.9), "p99_us": q(us, 0.99), "min_us": us[0],
+                          "max_us": us[-1], "rate": n / wall, "unit": "round trips/s",
+                          "wall_s": wall, "check": total}))
+    elif what == "startup":
+        ctx, s = mp.get_context(arg), []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            pool = ctx.Pool(2)
+            v = pool.apply(double, (21,))
+            s.append(time.perf_counter() - t0)
+            assert v == 42
+            pool.close(); pool.join()
+        s.sort()
+        print(json.dumps({"workload": "startup", "method": "mp.Pool(2) " + arg, "start_method": arg,
+                          "n": len(s), "median_s": q(s, 0.5), "min_s": s[0], "max_s": s[-1],
+                          "wall_s": q(s, 0.5)}))
+
+
+if __name__ == "__main__":
+    main()
+PYEOF
+  JSONL="$PROC_RAW"
+  log "Python latency and start-up peers (multiprocessing), $REPS runs each"
+  for r in $(seq 1 "$REPS"); do
+    for m in mp_pool_apply ppe_submit; do run_loop "latency/$m" "$r" "$PY" "$RAW/proc_peer.py" latency "$m"; done
+    for m in fork forkserver spawn; do run_loop "startup/mp_pool/$m" "$r" "$PY" "$RAW/proc_peer.py" startup "$m"; done
+  done
+  JSONL="$LOOP_RAW"
 fi
 
 "$PY" "$HERE/table.py" "${TABLE_ARGS[@]}" --commit "$COMMIT" \

@@ -2,8 +2,10 @@
 """Builds bench/run.sh's side-by-side table (markdown, on stdout) from one sitting's raw results:
 Google Benchmark JSON for tandem and oneTBB (pool.json: W1, W2; primes.json: W6), the event-loop
 programs' loop.jsonl (W3, W3b, W4, echo on tandem::aio, Asio, Boost.Fiber, and the asyncio/uvloop
-echo pair) and, if given, the Python peers' raw.jsonl (shared/peers/python/run_all.sh). Either
-part may be absent (run.sh's BENCH_ONLY). Standard library only.
+echo pair), the process-pool program's proc.jsonl (W5, W5b, latency, W6 with processes, start-up;
+and run.sh's multiprocessing latency/start-up peer) and, if given, the Python peers' raw.jsonl
+(shared/peers/python/run_all.sh). Any part may be absent (run.sh's BENCH_ONLY). Standard library
+only.
 
 Every figure is the median of the repetitions (min-max beside it). Ratios:
   W1, W2 (throughput): tandem rate / peer rate; above 1 means tandem is faster.
@@ -11,7 +13,10 @@ Every figure is the median of the repetitions (min-max beside it). Ratios:
       difference is (tandem speedup / peer speedup - 1) in %. Python's peer is its better 2-worker
       speedup (ThreadPoolExecutor or multiprocessing.Pool).
   W3, W3b, W4, echo: how many times better tandem::aio is than the peer: rate / peer rate for
-      throughputs, peer / aio for wall seconds and bytes per task; above 1 means aio is better."""
+      throughputs, peer / aio for wall seconds and bytes per task; above 1 means aio is better.
+  W5, W5b, latency, start-up: the same "how many times better" against multiprocessing.Pool and
+      ProcessPoolExecutor. W6 with processes: each system's 2-process speedup beside its
+      2-thread speedup (process speedup / thread speedup - 1, in %)."""
 import argparse
 import datetime
 import json
@@ -30,6 +35,10 @@ W3_WALL_MAX = 1.03  # W3: 100,000 tasks sleeping 1.0 s finish within this many s
 W3_BYTES_MAX = 200  # W3: RSS per sleeping task, bytes
 W3B_VS_ASIO = 8.0  # W3b tasks/s >= 8 x Asio's co_spawn
 W4_VS_FIBER = 1.0  # W4 items/s >= Boost.Fiber's buffered_channel
+# The process pool's targets (issue 4), on 2 cores, same sitting.
+W5_VS_POOL = 5.0  # W5 items/s >= 5 x multiprocessing.Pool.map
+W5B_VS_POOL = 10.0  # W5b tasks/s >= 10 x Pool.imap_unordered(chunksize=1)
+W6_PROC_TOLERANCE_PCT = 3.0  # W6 2-process speedup no more than 3% below the thread pool's
 # A repetition is "quiet" when other processes used less than this many cores during it
 # (/proc/stat counts 10 ms ticks, so a few hundredths of a core is noise).
 QUIET_OTHERS = 0.1
@@ -168,6 +177,7 @@ def main():
     ap.add_argument("--pool", help="Google Benchmark JSON of tandem_pool_bench")
     ap.add_argument("--primes", help="Google Benchmark JSON of tandem_primes_bench")
     ap.add_argument("--loop", help="run.sh's loop.jsonl (W3, W3b, W4, echo)")
+    ap.add_argument("--proc", help="run.sh's proc.jsonl (W5, W5b, latency, W6 processes, start-up)")
     ap.add_argument("--python", help="the Python peers' raw.jsonl (omit: no Python column)")
     ap.add_argument("--python-note", default="", help="why there is no Python column")
     ap.add_argument("--repo", default=".", help="the tandem checkout (for the commit)")
@@ -175,8 +185,8 @@ def main():
     a = ap.parse_args()
     if bool(a.pool) != bool(a.primes):
         ap.error("--pool and --primes go together")
-    if not a.pool and not a.loop:
-        ap.error("nothing to show: give --pool/--primes, --loop or both")
+    if not a.pool and not a.loop and not a.proc:
+        ap.error("nothing to show: give --pool/--primes, --loop, --proc or several")
 
     py_ok, py_bad = python_runs(a.python) if a.python else ({}, {})
     have_py = a.python is not None
@@ -187,6 +197,8 @@ def main():
         parts.append("W1, W2, W6 beside oneTBB and Python")
     if a.loop:
         parts.append("W3, W3b, W4, echo beside Asio, Boost.Fiber, asyncio and uvloop")
+    if a.proc:
+        parts.append("W5, W5b, W6 on processes beside multiprocessing")
     when = datetime.datetime.now().astimezone()
     if a.pool:
         # The sitting's date: when the C++ runs started (Google Benchmark records it).
@@ -209,6 +221,9 @@ def main():
     if a.loop:
         p()
         loop_section(a.loop, py_ok, py_bad, have_py, p)
+    if a.proc:
+        p()
+        proc_section(a.proc, py_ok, py_bad, have_py, p)
 
 
 def pool_section(a, m, py_ok, py_bad, have_py, p):
@@ -576,6 +591,251 @@ def loop_section(path, py_ok, py_bad, have_py, p):
       f"small by design. Quiet runs: those where other processes used under {QUIET_OTHERS} core "
       "(runs under 0.1 s are not judged: 10 ms ticks), with the median of their rate, else of their "
       "wall time: what each system does when the machine leaves it alone.")
+
+
+def proc_section(path, py_ok, py_bad, have_py, p):
+    """W5, W5b, latency, W6 on processes, start-up: tandem::process_pool beside multiprocessing."""
+    ok, bad = python_runs(path)
+    skipped = skipped_runs(path)
+    runs = dict(py_ok)
+    runs.update(ok)  # labels differ: run_all.sh's W5/<method> and W6, run.sh's */tandem*, */mp_*
+    failed = dict(py_bad)
+    failed.update(bad)
+
+    def vals(label, field):
+        return [r[field] for r in runs.get(label, []) if isinstance(r.get(field), (int, float))]
+
+    def first(label, field, default=None):
+        for r in runs.get(label, []):
+            if field in r:
+                return r[field]
+        return default
+
+    def cell(label, field, fmt, note=""):
+        if label is None:
+            return ""
+        xs = vals(label, field)
+        if xs:
+            return spread(xs, fmt) + (f" {note}" if note else "")
+        if label in skipped:
+            return "not built"
+        if label in failed:
+            return "FAILED"
+        return "n/a"
+
+    def micros(v):
+        return "n/a" if v is None else f"{v:,.1f} µs"
+
+    cs_t = first("W5/tandem", "chunksize")
+    cs_p = first("W5/pool_map", "chunksize_effective")
+    cs_e = first("W5/ppe_map", "chunksize")
+    cs = lambda v: f"(chunks of {v:,})" if isinstance(v, int) else ""
+    tandem_sm = first("W5/tandem", "start_method", "?")
+    py_sm = first("W5/pool_map", "start_method", "?")
+    # (title, unit, field, {tandem, pool, ppe}: label, better, fmt, notes)
+    rows = [
+        ("W5 map x*2 over 1,000,000 ints, default chunking", "items/s", "rate",
+         ("W5/tandem", "W5/pool_map", "W5/ppe_map"), "high", si,
+         (cs(cs_t), f"map {cs(cs_p)}", f"map {cs(cs_e)}")),
+        ("W5b 20,000 x submit(x*2), then every result", "tasks/s", "rate",
+         ("W5b/tandem/submit", None, "W5/ppe_submit"), "high", si, ("", "", "submit")),
+        ("W5b imap_unordered(x*2, 20,000 items, chunksize 1)", "tasks/s", "rate",
+         ("W5b/tandem/imap", "W5/pool_imap_unordered_cs1", "W5/ppe_map_cs1"), "high", si,
+         ("", "imap_unordered", "map(chunksize=1)")),
+        ("round trip submit(x*2).get(), 2,000 in a row: median", "µs", "median_us",
+         ("latency/tandem", "latency/mp_pool_apply", "latency/ppe_submit"), "low", micros,
+         ("", "apply", "submit().result()")),
+        ("round trip: p90", "µs", "p90_us",
+         ("latency/tandem", "latency/mp_pool_apply", "latency/ppe_submit"), "low", micros,
+         ("", "", "")),
+        ("round trip: p99", "µs", "p99_us",
+         ("latency/tandem", "latency/mp_pool_apply", "latency/ppe_submit"), "low", micros,
+         ("", "", "")),
+        ("pool start + warm-up (a 4-item map), in the W5 runs", "wall", "startup_s",
+         ("W5/tandem", "W5/pool_map", "W5/ppe_map"), "low", secs,
+         (tandem_sm, py_sm, py_sm)),
+    ]
+    for m in ("fork", "forkserver", "spawn"):
+        rows.append((f"start-up: new 2-process pool + its first result, {m} (median of 10)",
+                     "wall", "median_s", (f"startup/tandem/{m}", f"startup/mp_pool/{m}", None),
+                     "low", secs, ("", "", "")))
+
+    def better(direction, t, peer):
+        return ratio(t, peer) if direction == "high" else ratio(peer, t)
+
+    cpp_runs = max((len(v) for k, v in ok.items() if "/tandem" in k), default=0)
+    py_reps = max((len(runs.get(k, [])) for k in ("W5/pool_map", "W6")), default=0)
+    p("## Process pools: W5, W5b, W6")
+    p()
+    p(f"- 2 worker processes everywhere. tandem::process_pool (tandem_process_bench, one workload "
+      f"per process, default start method {tandem_sm}); Python {py_sm} start method "
+      f"(multiprocessing.Pool, ProcessPoolExecutor) on /usr/bin/python3.")
+    p("- W5, W5b, latency: the pool is created and warmed (a 4-item map) before timing, as "
+      "shared/peers/python/w5_proc_map.py does; its start-up is the row below them. W6: each "
+      "parallel wall time includes starting and stopping its pool, as w6_primes.py's do.")
+    counts = f"C++: {cpp_runs} each" + (f"; Python: {py_reps} each" if py_reps else "")
+    p(f"- Every figure: median of the runs ({counts}), min–max in brackets, all in this one sitting.")
+
+    def others_of(r):
+        """The most other processes took during one run's timed parts (cores)."""
+        xs = [r[k] for k in ("others_cpu", "seq_others_cpu", "proc_others_cpu",
+                             "threads_others_cpu") if isinstance(r.get(k), (int, float))]
+        return max(xs) if xs else None
+
+    def judged(label):
+        # /proc/stat counts 10 ms ticks: runs under 0.1 s are not judged.
+        return [others_of(r) for r in runs.get(label, [])
+                if others_of(r) is not None and r.get("wall_s", 0) >= 0.1]
+
+    shared = sorted(f"{label} {med(judged(label)):.2f}" for label in ok
+                    if judged(label) and med(judged(label)) >= BUSY_OTHERS)
+    if shared:
+        p(f"- **Warning: other processes used the CPU during these runs** (cores, median run of "
+          f"0.1 s or more): {', '.join(shared)}. Those figures describe the other load as much as "
+          f"the library.")
+    p()
+    p("| workload | unit | tandem | multiprocessing.Pool | ProcessPoolExecutor | tandem vs Pool "
+      "| tandem vs PPE |")
+    p("|---|---|---|---|---|---|---|")
+    medians = {}
+    for title, unit, field, labels, direction, fmt, notes in rows:
+        cells = []
+        for label, note in zip(labels, notes):
+            medians[(title, label)] = med(vals(label, field)) if label else None
+            cells.append(cell(label, field, fmt, note))
+        t = medians[(title, labels[0])]
+        cells.append(fx(better(direction, t, medians[(title, labels[1])])) if labels[1] else "")
+        cells.append(fx(better(direction, t, medians[(title, labels[2])])) if labels[2] else "")
+        p(f"| {title} | {unit} | " + " | ".join(cells) + " |")
+    p()
+    p("tandem vs X: how many times better tandem is (throughput: tandem / X; microseconds and "
+      "seconds: X / tandem); above 1.00x, tandem is better. The latency and start-up peers are "
+      "bench/run.sh's own (written to the raw folder as proc_peer.py): the shared Python peers "
+      "have none.")
+
+    # ------------------------------------------------------------------ W6 on processes
+    w6 = runs.get("W6proc/tandem", [])
+    limit = first("W6proc/tandem", "limit", first("W6", "limit", "?"))
+    lim = f"{limit:,}" if isinstance(limit, int) else str(limit)
+    seq, proc, thr = (vals("W6proc/tandem", k) for k in ("seq_s", "proc_s", "threads_s"))
+    pseq, pmp, pthr = (vals("W6", k) for k in ("seq_s", "mp_pool2_s", "threads2_s"))
+    sp_p, sp_t = ratio(med(seq), med(proc)), ratio(med(seq), med(thr))
+    py_sp_p, py_sp_t = ratio(med(pseq), med(pmp)), ratio(med(pseq), med(pthr))
+    diff = None if sp_p is None or not sp_t else (sp_p / sp_t - 1) * 100
+    py_diff = None if py_sp_p is None or not py_sp_t else (py_sp_p / py_sp_t - 1) * 100
+    paired = med(vals("W6proc/tandem", "proc_vs_threads_pct"))
+    quiet = [r for r in w6 if others_of(r) is not None and others_of(r) < QUIET_OTHERS]
+    q_diff = None
+    if quiet:
+        q_seq = med([r["seq_s"] for r in quiet])
+        q_p = ratio(q_seq, med([r["proc_s"] for r in quiet]))
+        q_t = ratio(q_seq, med([r["threads_s"] for r in quiet]))
+        q_diff = None if q_p is None or not q_t else (q_p / q_t - 1) * 100
+    p()
+    p(f"| W6 primes below {lim}, 64 ranges, chunksize 1 | unit | tandem (C++) | Python |")
+    p("|---|---|---|---|")
+    p(f"| sequential | wall | {cell('W6proc/tandem', 'seq_s', secs)} | {cell('W6', 'seq_s', secs)} |")
+    p(f"| 2 processes (pool start included) | wall | {cell('W6proc/tandem', 'proc_s', secs)} "
+      f"process_pool.map | {cell('W6', 'mp_pool2_s', secs)} mp.Pool(2).map |")
+    p(f"| of which starting the pool | wall | {cell('W6proc/tandem', 'proc_startup_s', secs)} | |")
+    p(f"| 2 threads (pool start included) | wall | {cell('W6proc/tandem', 'threads_s', secs)} "
+      f"thread_pool.map | {cell('W6', 'threads2_s', secs)} ThreadPoolExecutor(2) |")
+    p(f"| speedup with 2 processes (ideal 2.0) | seq/par | {fx(sp_p)} | {fx(py_sp_p)} |")
+    p(f"| speedup with 2 threads | seq/par | {fx(sp_t)} | {fx(py_sp_t)} (the GIL) |")
+    p(f"| process speedup / thread speedup - 1 | % | {pct(diff)} (paired per run: {pct(paired)}; "
+      f"quiet runs {len(quiet)}/{len(w6)}: {pct(q_diff)}) | {pct(py_diff)} |")
+    p()
+    p("Speedups from the medians of the wall times. 'Paired per run': the median over runs of "
+      "(threads wall / processes wall - 1), each run measuring both seconds apart. Quiet runs: "
+      f"those where other processes used under {QUIET_OTHERS} core in every timed part.")
+    c_primes = {r.get("primes") for r in w6}
+    p_primes = {r.get("primes") for r in runs.get("W6", [])}
+    if w6 and runs.get("W6") and (c_primes != p_primes):
+        p(f"\n**W6 mismatch**: C++ primes {c_primes}, Python {p_primes}.")
+    if skipped:
+        p()
+        p("Not measured in this sitting:")
+        for label, why in sorted(skipped.items()):
+            p(f"- {label}: {why}")
+    proc_failed = {k: v for k, v in failed.items()
+                   if k.split("/")[0] in ("W5", "W5b", "W6proc", "latency", "startup")
+                   or (k == "W6" and not have_py)}
+    for label, errs in sorted(proc_failed.items()):
+        p(f"\n{label}: {len(errs)} failed run(s): {' / '.join(errs)[:400]}")
+
+    # ------------------------------------------------------------------ targets
+    p()
+    p("### Targets (issue 4)")
+    p()
+
+    def verdict(name, value, okf, show):
+        state = "not measured" if value is None else ("**met**" if okf(value) else "**not met**")
+        p(f"- {name}: {state} ({show(value)})")
+
+    w5, w5s, w5i = rows[0][0], rows[1][0], rows[2][0]
+    lat, lat99 = rows[3][0], rows[5][0]
+    t5, p5 = medians[(w5, "W5/tandem")], medians[(w5, "W5/pool_map")]
+    verdict(f"W5 items/s >= {W5_VS_POOL:.0f}x multiprocessing.Pool.map", ratio(t5, p5),
+            lambda v: v >= W5_VS_POOL, lambda v: f"{fx(v)}: {si(t5)} vs {si(p5)} items/s")
+    pi = medians[(w5i, "W5/pool_imap_unordered_cs1")]
+    ti, ts = medians[(w5i, "W5b/tandem/imap")], medians[(w5s, "W5b/tandem/submit")]
+    verdict(f"W5b tasks/s >= {W5B_VS_POOL:.0f}x Pool.imap_unordered(chunksize=1), "
+            "with imap_unordered(chunksize 1)", ratio(ti, pi), lambda v: v >= W5B_VS_POOL,
+            lambda v: f"{fx(v)}: {si(ti)} vs {si(pi)} tasks/s")
+    verdict(f"W5b tasks/s >= {W5B_VS_POOL:.0f}x Pool.imap_unordered(chunksize=1), "
+            "with submit + get", ratio(ts, pi), lambda v: v >= W5B_VS_POOL,
+            lambda v: f"{fx(v)}: {si(ts)} vs {si(pi)} tasks/s")
+    verdict(f"W6 2-process speedup within {W6_PROC_TOLERANCE_PCT:.0f}% of the thread pool's "
+            "(better counts as met)", diff, lambda v: v >= -W6_PROC_TOLERANCE_PCT,
+            lambda v: f"processes {fx(sp_p)} vs threads {fx(sp_t)}: {pct(v)}")
+    p(f"- Round-trip latency (reported, no target): median "
+      f"{micros(medians[(lat, 'latency/tandem')])}, p99 {micros(medians[(lat99, 'latency/tandem')])}; "
+      f"Pool.apply {micros(medians[(lat, 'latency/mp_pool_apply')])} / "
+      f"{micros(medians[(lat99, 'latency/mp_pool_apply')])}, "
+      f"ProcessPoolExecutor {micros(medians[(lat, 'latency/ppe_submit')])} / "
+      f"{micros(medians[(lat99, 'latency/ppe_submit')])}")
+
+    # ------------------------------------------------------------------ every run
+    p()
+    p("### Every process-pool run (median (min–max))")
+    p()
+    p("| label | method | runs ok | wall | rate | peak RSS: parent / workers | cores busy "
+      "| other processes (cores) | quiet runs |")
+    p("|---|---|---|---|---|---|---|---|---|")
+
+    def kb(v):
+        return f"{v / 1024:.1f} MiB"
+
+    def quiet_cell(label):
+        rs = [r for r in runs.get(label, []) if others_of(r) is not None]
+        if not rs:
+            return ""
+        long_enough = [r for r in rs if r.get("wall_s", 0) >= 0.1]
+        if not long_enough:
+            return "runs too short to judge"
+        return f"{sum(1 for r in long_enough if others_of(r) < QUIET_OTHERS)}/{len(rs)}"
+
+    for label in sorted(ok):
+        total = len(ok[label]) + len(failed.get(label, []))
+        rss = vals(label, "peak_rss_kb")
+        wrss = [v for v in vals(label, "workers_peak_rss_kb") if v >= 0]
+        wrss = wrss or [v for v in vals(label, "proc_workers_peak_rss_kb") if v >= 0]
+        cores = vals(label, "cores") or vals(label, "proc_cores")
+        others = [others_of(r) for r in ok[label] if others_of(r) is not None]
+        p(f"| {label} | {first(label, 'method', '')} | {len(ok[label])}/{total} "
+          f"| {spread(vals(label, 'wall_s'), secs)} "
+          f"| {spread(vals(label, 'rate'), lambda v: si(v, '/s'))} "
+          f"| {spread(rss, kb) if rss else ''}{' / ' + spread(wrss, kb) if wrss else ''} "
+          f"| {spread(cores, lambda v: f'{v:.2f}')} "
+          f"| {spread(others, lambda v: f'{v:.2f}')} | {quiet_cell(label)} |")
+    p()
+    p("Wall: the timed region (latency: all 2,000 round trips; start-up: the median of 10; W6: "
+      "sequential + processes + threads). Peak RSS: VmHWM of the parent and the sum of the "
+      "workers' (read before the pool shuts down; W6: its process pool's workers). Cores busy: "
+      "the parent's and the workers' CPU time per wall second (W6: during the process-pool "
+      "part). Other processes: the machine's busy CPU minus ours and the workers' (W6: the most "
+      f"of its three parts); a quiet run is one under {QUIET_OTHERS} core; runs under 0.1 s are "
+      "not judged (10 ms ticks). The Python peers record none of these.")
 
 
 if __name__ == "__main__":
