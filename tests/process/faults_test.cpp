@@ -156,8 +156,8 @@ TEST_P(Faults, SegfaultFailsOnlyItsTaskWithRespawn) {
         fs[3].get();
         ADD_FAILURE() << "no exception";
       } catch (const tandem::broken_pool& e) {
-#if defined(__SANITIZE_ADDRESS__)
-        // AddressSanitizer catches the SEGV, reports it and exits with code 1.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        // The sanitizer catches the SEGV, reports it and exits with an error code.
         EXPECT_NE(std::string(e.what()).find("exited with code"), std::string::npos) << e.what();
 #else
         EXPECT_NE(std::string(e.what()).find("SIGSEGV"), std::string::npos) << e.what();

@@ -220,8 +220,9 @@ long leak_mib(long mib) {
 
 TEST(ProcessPool, MaxMemoryPerChildRecyclesAGrownWorker) {
   process_pool pool({.processes = 1, .max_memory_per_child = 32u << 20});
-  long first = pool.submit(leak_mib, 8L).get();
-  EXPECT_EQ(pool.submit(worker_pid).get(), first);  // grew 8 MiB: under the limit
+  // 1 MiB: under the limit even with ThreadSanitizer's shadow memory (several bytes per byte).
+  long first = pool.submit(leak_mib, 1L).get();
+  EXPECT_EQ(pool.submit(worker_pid).get(), first);
   std::this_thread::sleep_for(2ms);                 // checks are at most one a millisecond
   long grown = pool.submit(leak_mib, 64L).get();
   EXPECT_EQ(grown, first);
