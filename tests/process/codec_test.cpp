@@ -489,8 +489,12 @@ TEST(Codec, HugeBogusCountsThrowBeforeAllocating) {
   // Each would try to allocate far more than any machine has if the count were trusted; ASan
   // (allocator_may_return_null=0) would abort on such a request, so passing here under ASan also
   // shows nothing was attempted.
+  // 2^62 and 2^61 + 1 are counts whose byte size (x 4, x 8) wraps around to 0 or 8: a decoder
+  // that only checked n * sizeof(T) against the bytes left would accept them.
   for (std::uint64_t n :
-       {std::uint64_t{1} << 60, ~std::uint64_t{0}, std::uint64_t{1} << 33, std::uint64_t{17}}) {
+       {std::uint64_t{1} << 60, ~std::uint64_t{0}, std::uint64_t{1} << 33, std::uint64_t{17},
+        std::uint64_t{1} << 62, (std::uint64_t{1} << 61) + 1}) {
+    expect_bogus_count_throws<std::vector<double>>(n, 16);
     expect_bogus_count_throws<std::string>(n, 16);
     expect_bogus_count_throws<std::vector<int>>(n, 16);
     expect_bogus_count_throws<std::vector<std::string>>(n, 16);
