@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -337,7 +338,7 @@ class unordered_map_range final : public map_range_base<Executor, F, View> {
     std::vector<chunk_future> all;
     {
       std::lock_guard lk(mu_);
-      all = inflight_;
+      all.assign(inflight_.begin(), inflight_.end());
     }
     for (auto& f : all) f.cancel();
     std::unique_lock lk(mu_);
@@ -353,13 +354,14 @@ class unordered_map_range final : public map_range_base<Executor, F, View> {
         ++outstanding_;
       }
       auto f = this->feeder_.submit_next();
+      typename std::list<chunk_future>::iterator at;
       {
         std::lock_guard lk(mu_);
-        inflight_.push_back(f);
+        at = inflight_.insert(inflight_.end(), f);
       }
-      f.add_done_callback([this](const chunk_future& done) {
+      f.add_done_callback([this, at](const chunk_future& done) {
         std::lock_guard lk(mu_);
-        std::erase(inflight_, done);
+        inflight_.erase(at);  // O(1): a process pool keeps a thousand chunks in flight
         ready_.push_back(done);
         --outstanding_;
         cv_.notify_all();  // under mu_: the destructor may free cv_ as soon as mu_ is released
@@ -389,7 +391,7 @@ class unordered_map_range final : public map_range_base<Executor, F, View> {
   std::mutex mu_;
   std::condition_variable cv_;
   std::size_t outstanding_ = 0;         // submitted, callback not yet run; guarded by mu_
-  std::vector<chunk_future> inflight_;  // guarded by mu_
+  std::list<chunk_future> inflight_;  // guarded by mu_
   std::deque<chunk_future> ready_;      // guarded by mu_
 };
 
