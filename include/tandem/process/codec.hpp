@@ -228,8 +228,10 @@ class decoder {
 ///   struct point { double x, y; std::string label; };
 ///   template <>
 ///   struct tandem::codec<point> {
-///     static void encode(tandem::encoder& e, const point& p) { tandem::encode_all(e, p.x, p.y,
-///     p.label); } static point decode(tandem::decoder& d) {
+///     static void encode(tandem::encoder& e, const point& p) {
+///       tandem::encode_all(e, p.x, p.y, p.label);
+///     }
+///     static point decode(tandem::decoder& d) {
 ///       point p;
 ///       p.x = tandem::decode<double>(d);
 ///       p.y = tandem::decode<double>(d);
