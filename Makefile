@@ -10,7 +10,8 @@ DEPS := cmake ninja-build g++ make python3 time libgtest-dev libgmock-dev libben
         libtbb-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 # Only `make bench` needs these (the event-loop peers: Asio, Boost.Fiber, uvloop); kept out of DEPS
 # so that `make test` and CI do not install them.
-BENCH_DEPS := libasio-dev libboost-fiber-dev libboost-context-dev python3-uvloop
+BENCH_DEPS := libasio-dev libboost-fiber-dev libboost-context-dev python3-uvloop \
+              libcereal-dev libmsgpack-cxx-dev
 
 .PHONY: deps deps-bench build lab test bench clean
 
