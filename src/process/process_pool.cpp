@@ -48,8 +48,9 @@ void pidfd_kill(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, si
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   const char* desc = sigdescr_np(sig);
-  return "signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : "") +
-         (desc ? std::string(", ") + desc : "");
+  std::string name = "signal " + std::to_string(sig);
+  if (abbrev) name += std::string(" (SIG") + abbrev + (desc ? std::string(": ") + desc : "") + ")";
+  return name;
 }
 
 struct pending {
