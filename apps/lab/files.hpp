@@ -19,6 +19,8 @@ struct files_options {
   std::string dir = "/usr/share";
   /// thread_pool widths to measure; empty means files_default_workers.
   std::vector<std::size_t> workers;
+  /// process_pool widths to measure; empty means default_process_widths(cpu_count()) (primes.hpp).
+  std::vector<std::size_t> processes;
 };
 
 /// The default thread_pool widths: 1 (the pool's own overhead), 2 (the cores here), 4 and 8 (a
@@ -57,6 +59,11 @@ struct file_hash {
 /// otherwise block the pass).
 /// Thread safety: safe to call concurrently.
 [[nodiscard]] file_hash hash_file(const std::string& path) noexcept;
+
+/// One task of the files workload: hash_file(path) as a task_result (value = hash, bytes, failures
+/// = 1 if unreadable). A plain function of the path, so that a worker process can run it: the
+/// process_pool row sends each path to a worker once and gets one task_result back.
+[[nodiscard]] task_result files_task(const std::string& path) noexcept;
 
 /// One checksum for a whole pass: XXH3_64bits of the per-file results in list order, so it
 /// changes if any file's hash, readability or position differs.

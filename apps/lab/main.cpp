@@ -19,6 +19,7 @@
 #include "lab/sleep.hpp"
 #include "tandem/cpu_count.hpp"
 #include "tandem/error.hpp"
+#include "tandem/process/start.hpp"
 
 namespace {
 
@@ -102,6 +103,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    // First, while the program is single-threaded: starts the forkserver that the process_pool
+    // rows start their workers from (and turns a spawned worker into a worker).
+    tandem::process_init(argc, argv);
     return run(argc, argv);
   } catch (const std::exception& err) {
     std::cerr << "tandem-lab: error: " << err.what() << '\n';

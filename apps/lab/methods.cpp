@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "lab/async_workload.hpp"
+#include "lab/process_workload.hpp"
 #include "tandem/aio/gather.hpp"
 #include "tandem/aio/run.hpp"
+#include "tandem/process/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace tandem::lab {
@@ -39,6 +41,26 @@ class thread_pool_method final : public method {
     for (const task_result& r : pool.map([&w](std::size_t i) { return w.run_task(i); }, tasks,
                                          {.chunksize = w.chunksize()}))
       out.push_back(r);
+    return out;
+  }
+
+ private:
+  std::size_t workers_;
+};
+
+class process_pool_method final : public method {
+ public:
+  explicit process_pool_method(std::size_t workers) : workers_(workers) {}
+  [[nodiscard]] std::string name() const override { return "process_pool"; }
+  [[nodiscard]] std::size_t workers() const override { return workers_; }
+  [[nodiscard]] std::vector<task_result> run(const workload& w) const override {
+    const auto* pw = dynamic_cast<const process_workload*>(&w);
+    if (!pw)
+      throw std::invalid_argument("the process_pool method needs a workload with a process form");
+    // As the thread_pool row: a pool per job, so starting the processes is part of the price.
+    tandem::process_pool pool({.processes = workers_});
+    std::vector<task_result> out = pw->map_on(pool);
+    pool.shutdown();  // waits for the workers to exit and reaps them: their CPU time is counted
     return out;
   }
 
@@ -110,6 +132,11 @@ std::unique_ptr<method> make_aio(std::size_t concurrency) {
 std::unique_ptr<method> make_sampled(std::unique_ptr<method> inner, std::size_t tasks) {
   if (!inner || tasks == 0) throw std::invalid_argument("make_sampled: no method or no tasks");
   return std::make_unique<sampled_method>(std::move(inner), tasks);
+}
+
+std::unique_ptr<method> make_process_pool(std::size_t workers) {
+  if (workers == 0) throw std::invalid_argument("make_process_pool: workers must be at least 1");
+  return std::make_unique<process_pool_method>(workers);
 }
 
 std::unique_ptr<method> make_sequential() { return std::make_unique<sequential>(); }

@@ -19,6 +19,16 @@ namespace tandem::lab {
 /// Errors: std::invalid_argument if `workers` is 0 (the pool would pick cpu_count() silently).
 [[nodiscard]] std::unique_ptr<method> make_thread_pool(std::size_t workers);
 
+/// Runs the tasks on a fresh `tandem::process_pool` of `workers` processes through `pool.map`,
+/// with the workload's chunksize (process_workload::map_on). The pool is started and shut down
+/// inside run(), so starting the processes, sending the tasks and collecting the results are all
+/// timed, as Python's `with ProcessPoolExecutor(n) as ex:` would be. name() is "process_pool".
+/// Precondition: the program called tandem::process_init(argc, argv) first thing in main (the
+/// pool then starts its workers from the forkserver).
+/// Errors: std::invalid_argument if `workers` is 0; run() throws std::invalid_argument for a
+/// workload without the process form (lab/process_workload.hpp).
+[[nodiscard]] std::unique_ptr<method> make_process_pool(std::size_t workers);
+
 /// Runs the tasks as coroutines on one tandem::aio event loop, `concurrency` at a time: that
 /// many workers, each with its own session (async_workload::open_session), take task indices in
 /// order until none are left. The loop is created and closed inside run() (aio::run), so both

@@ -1,6 +1,8 @@
 #include "lab/primes.hpp"
 
+#include <algorithm>
 #include <numeric>
+#include <ranges>
 #include <string>
 #include <utility>
 
@@ -8,19 +10,30 @@
 #include <CLI/CLI.hpp>
 
 #include "lab/methods.hpp"
+#include "lab/process_workload.hpp"
 #include "lab/report.hpp"
 #include "lab/verdict.hpp"
+#include "tandem/process/process_pool.hpp"
 
 namespace tandem::lab {
 namespace {
 
-class primes_workload final : public workload {
+class primes_workload final : public workload, public process_workload {
  public:
   explicit primes_workload(std::uint64_t limit) : limit_(limit) {}
   [[nodiscard]] std::size_t task_count() const override { return primes_ranges; }
   [[nodiscard]] task_result run_task(std::size_t i) const override {
-    auto [lo, hi] = primes_range(limit_, i);
-    return {.value = count_primes(lo, hi)};
+    return primes_task(limit_, i);
+  }
+  [[nodiscard]] std::vector<task_result> map_on(tandem::process_pool& pool) const override {
+    // Each chunk carries the limit (8 bytes) and its indices; each result is one task_result.
+    std::vector<task_result> out;
+    out.reserve(primes_ranges);
+    for (const task_result& r :
+         pool.map(tandem::bind(&primes_task, limit_),
+                  std::views::iota(std::size_t{0}, primes_ranges), {.chunksize = chunksize()}))
+      out.push_back(r);
+    return out;
   }
   [[nodiscard]] std::optional<std::string> check(const answer& a) const override {
     if (a.items != primes_ranges)
@@ -42,7 +55,7 @@ class primes_experiment final : public experiment {
   [[nodiscard]] std::string name() const override { return "primes"; }
   [[nodiscard]] std::string summary() const override {
     return "CPU-bound: count primes below --limit by trial division in 64 ranges; sequential vs "
-           "thread_pool at 1..cpu_count() workers.";
+           "thread_pool at 1..cpu_count() workers vs process_pool at 2 and cpu_count().";
   }
   // Each pass takes well under a second here, short enough for the machine's noise to show.
   [[nodiscard]] std::size_t default_repeats() const override { return 3; }
@@ -54,6 +67,10 @@ class primes_experiment final : public experiment {
                    "thread_pool widths, comma-separated (default: 1..cpu_count())")
         ->delimiter(',')
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+    cmd.add_option("--processes", opts_.processes,
+                   "process_pool widths, comma-separated (default: 2 and cpu_count())")
+        ->delimiter(',')
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
   }
   [[nodiscard]] prepared prepare(std::size_t /*cores*/) override {
     return {.work = std::make_unique<primes_workload>(opts_.limit),
@@ -70,6 +87,9 @@ class primes_experiment final : public experiment {
     std::vector<std::unique_ptr<method>> out;
     out.push_back(make_sequential());
     for (std::size_t w : widths) out.push_back(make_thread_pool(w));
+    std::vector<std::size_t> processes =
+        opts_.processes.empty() ? default_process_widths(cores) : opts_.processes;
+    for (std::size_t w : processes) out.push_back(make_process_pool(w));
     return out;
   }
   [[nodiscard]] std::vector<column> columns() const override {
@@ -100,6 +120,18 @@ bool is_prime(std::uint64_t n) noexcept {
   for (std::uint64_t d = 3; d * d <= n; d += 2)
     if (n % d == 0) return false;
   return true;
+}
+
+std::vector<std::size_t> default_process_widths(std::size_t cores) {
+  std::vector<std::size_t> out{2, std::max<std::size_t>(1, cores)};
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+task_result primes_task(std::uint64_t limit, std::size_t i) noexcept {
+  auto [lo, hi] = primes_range(limit, i);
+  return {.value = count_primes(lo, hi)};
 }
 
 std::uint64_t count_primes(std::uint64_t lo, std::uint64_t hi) noexcept {

@@ -18,7 +18,14 @@ struct primes_options {
   std::uint64_t limit = 5'000'000;
   /// thread_pool widths to measure; empty means 1, 2, ..., cpu_count().
   std::vector<std::size_t> workers;
+  /// process_pool widths to measure; empty means default_process_widths(cpu_count()).
+  std::vector<std::size_t> processes;
 };
+
+/// The process_pool widths primes and files measure by default: 2 (the smallest that can show
+/// scaling) and cpu_count() (all the cores), once each, in increasing order: {2} on 2 cores,
+/// {2, 8} on 8, {1, 2} on 1.
+[[nodiscard]] std::vector<std::size_t> default_process_widths(std::size_t cores);
 
 /// The largest --limit accepted: trial division squares divisors up to sqrt(limit), which must
 /// not overflow 64 bits, and anything near this would run for days anyway.
@@ -38,6 +45,11 @@ inline constexpr std::size_t primes_ranges = 64;
 /// The bounds of range `i` of `primes_ranges` equal ranges of [0, limit): [first, second).
 [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> primes_range(std::uint64_t limit,
                                                                    std::size_t i) noexcept;
+
+/// Task `i` of the primes workload for `limit`: the primes in primes_range(limit, i), as
+/// task_result::value. A plain function, so that it can be sent to a worker process with the
+/// limit bound: tandem::bind(primes_task, limit).
+[[nodiscard]] task_result primes_task(std::uint64_t limit, std::size_t i) noexcept;
 
 /// The published number of primes below `limit`, for the limits the lab's checks know (powers of
 /// ten up to 10^9, and 5,000,000); nothing for others.

@@ -35,7 +35,8 @@ class table_reporter final : public reporter {
           "pool,\n"
           "as timing Python's `with ThreadPoolExecutor(n) as ex:` does; speedup is relative to "
           "the\n"
-          "sequential row; cpu s is user + system CPU time of the whole process during the run.\n",
+          "sequential row; cpu s is user + system CPU time of the whole process during the run\n"
+          "(with the worker processes of process_pool rows, reaped inside the run).\n",
           cores_);
     }
     columns_ = h.columns;
@@ -104,7 +105,7 @@ class json_reporter final : public reporter {
             {"timing",
              "parallel wall_s includes starting and joining the pool; speedup is "
              "relative to the experiment's first (sequential) row; cpu_s is user + "
-             "system CPU seconds of the whole process"},
+             "system CPU seconds of the whole process, process_pool workers included"},
             {"experiments", nlohmann::json::array()},
             {"rows", nlohmann::json::array()}};
   }

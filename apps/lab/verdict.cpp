@@ -22,13 +22,17 @@ constexpr double grows_margin = 0.10;  // "the win grows": each step at least 10
 // A sequential pass that keeps one core at least this busy is limited by the CPU, not by waiting.
 constexpr double cpu_limited_share = 0.70;
 
-std::vector<const row*> pool_rows(std::span<const row> rows) {
+std::vector<const row*> rows_of(std::span<const row> rows, const char* method) {
   std::vector<const row*> out;
   for (const row& r : rows)
-    if (r.method == "thread_pool") out.push_back(&r);
+    if (r.method == method) out.push_back(&r);
   std::stable_sort(out.begin(), out.end(),
                    [](const row* a, const row* b) { return a->workers < b->workers; });
   return out;
+}
+
+std::vector<const row*> pool_rows(std::span<const row> rows) {
+  return rows_of(rows, "thread_pool");
 }
 
 const row* best_of(const std::vector<const row*>& rs) {
@@ -86,6 +90,56 @@ std::string beyond_cores(const std::vector<const row*>& rs, const row& at, std::
                      times(b.speedup));
 }
 
+// A share of the ideal speedup from which a method is said to have "scaled".
+constexpr double scaled_share = 0.70;
+
+// "; process_pool with 2 processes ran 1.88x, 4% slower than thread_pool with 2 workers (1.95x):
+// ...", or "" without process_pool rows. The process row is the one with the most workers not
+// above `cores`; it is compared with the thread_pool row of the same width, whose tasks run the
+// same code: what differs is starting processes and sending tasks and results between them.
+std::string processes_compared(std::span<const row> rows, std::size_t cores) {
+  auto procs = rows_of(rows, "process_pool");
+  if (procs.empty()) return "";
+  const row& p = *at_cores(procs, cores);
+  std::string who =
+      p.workers == 1 ? std::string("1 process") : fmt::format("{} processes", p.workers);
+  std::string out = fmt::format("; process_pool with {} ran {}", who, times(p.speedup));
+  const row* t = nullptr;
+  for (const row* r : pool_rows(rows))
+    if (r->workers == p.workers) t = r;
+  if (!t || p.wall_s <= 0 || t->wall_s <= 0) return out;
+  double ideal = static_cast<double>(std::max<std::size_t>(1, std::min(p.workers, cores)));
+  bool both_scaled = p.speedup >= scaled_share * ideal && t->speedup >= scaled_share * ideal;
+  std::string scaled =
+      both_scaled ? ": threads and processes both scaled, as C++ threads have no GIL to share, and"
+                  : ";";
+  double extra = p.wall_s - t->wall_s;
+  double slower = p.wall_s / t->wall_s - 1;
+  std::string against =
+      fmt::format("thread_pool with {} ({})", plural(t->workers, "worker"), times(t->speedup));
+  if (std::abs(slower) <= same_margin)
+    return out + fmt::format(
+                     ", as fast as {}{} starting the processes and sending tasks and results cost "
+                     "little here ({:+.3f} s)",
+                     against, scaled, extra);
+  if (slower > 0)
+    return out + fmt::format(
+                     ", {} slower than {}{} the processes paid {:.3f} s more for starting and for "
+                     "sending tasks and results",
+                     percent(slower), against, scaled, extra);
+  return out + fmt::format(", {} faster than {}", percent(-slower), against);
+}
+
+// `sentence` (ending in ".") with the process_pool clause before its final period.
+std::string with_processes(std::string sentence, std::span<const row> rows, std::size_t cores) {
+  std::string clause = processes_compared(rows, cores);
+  if (clause.empty()) return sentence;
+  if (!sentence.empty() && sentence.back() == '.') sentence.pop_back();
+  return sentence + clause + ".";
+}
+
+std::string files_threads_verdict(std::span<const row> rows, std::size_t cores);
+
 }  // namespace
 
 std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores) {
@@ -101,7 +155,7 @@ std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores) {
       std::none_of(pool.begin(), pool.end(), [&](const row* r) { return r->workers > at.workers; }))
     out += fmt::format("; {} were available but at most {} measured", plural(cores, "core"),
                        plural(at.workers, "worker"));
-  return out + ".";
+  return with_processes(out + ".", rows, cores);
 }
 
 std::string latency_bound_verdict(std::span<const row> rows, std::size_t tasks) {
@@ -144,6 +198,13 @@ std::string latency_bound_verdict(std::span<const row> rows, std::size_t tasks) 
 }
 
 std::string files_verdict(std::span<const row> rows, std::size_t cores) {
+  return with_processes(files_threads_verdict(rows, cores), rows, cores);
+}
+
+namespace {
+
+// files_verdict without the process_pool clause.
+std::string files_threads_verdict(std::span<const row> rows, std::size_t cores) {
   if (rows.empty()) return "Files: nothing was measured.";
   const row& seq = rows.front();
   if (seq.result.items == 0)
@@ -187,6 +248,8 @@ std::string files_verdict(std::span<const row> rows, std::size_t cores) {
       "threads beyond the {} help.",
       percent(busy), plural(best.workers, "worker"), times(best.speedup), plural(cores, "core"));
 }
+
+}  // namespace
 
 }  // namespace tandem::lab
 

@@ -18,6 +18,13 @@ namespace tandem::lab {
 /// `rows[0]` is the sequential baseline.
 /// Example: "CPU-bound: 2 workers ran 1.93x faster than sequential (97% of ideal on 2 cores);
 /// more threads than cores did not help (4 workers: 1.90x)."
+/// If the rows include process_pool rows, a clause follows on the one with the most workers not
+/// above `cores`, against the thread_pool row of the same width: within 3% is "as fast as";
+/// slower says by how much and how many seconds the processes paid for starting and for sending
+/// tasks and results; "both scaled" is said only when both rows reached 70% of the ideal.
+/// Example: "...; process_pool with 2 processes ran 1.88x, 4% slower than thread_pool with 2
+/// workers (1.95x): threads and processes both scaled, as C++ threads have no GIL to share, and
+/// the processes paid 0.014 s more for starting and for sending tasks and results."
 [[nodiscard]] std::string cpu_bound_verdict(std::span<const row> rows, std::size_t cores);
 
 /// The verdict for latency-bound work (sleep): the best thread_pool row against one wait at a
@@ -32,7 +39,8 @@ namespace tandem::lab {
 /// CPU-limited (the sequential pass kept a core >= 70% busy: hashing and copying from the page
 /// cache) or I/O-limited (it mostly waited for the disk), which decides whether threads beyond
 /// the core count can help. A gain beyond the cores must exceed 10% to count: this pass varies
-/// more from run to run than pure computation.
+/// more from run to run than pure computation. process_pool rows add the clause that
+/// cpu_bound_verdict adds.
 [[nodiscard]] std::string files_verdict(std::span<const row> rows, std::size_t cores);
 
 /// The verdict for I/O-bound work (io): which row answered `requests` requests (each waiting

@@ -92,16 +92,31 @@ std::set<std::size_t> workers_of(const std::vector<nlohmann::json>& rows,
 }
 
 TEST(LabCli, PrimesJson) {
-  auto doc = parse(lab("primes --limit 200000 --workers 1,2 --json"));
+  auto doc = parse(lab("primes --limit 200000 --workers 1,2 --processes 1,2 --json"));
   ASSERT_TRUE(doc.is_object());
   EXPECT_GE(doc.at("cpu_count").get<int>(), 1);
   auto rows = check_experiment(doc, "primes", "CPU-bound: ");
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(workers_of(rows, "thread_pool"), (std::set<std::size_t>{1, 2}));
+  EXPECT_EQ(workers_of(rows, "process_pool"), (std::set<std::size_t>{1, 2}));
   EXPECT_EQ(rows.front().at("answer").at("primes"), 17'984);  // pi(200,000)
   for (const auto& r : rows)
     EXPECT_NEAR(r.at("efficiency").get<double>(),
                 r.at("speedup").get<double>() / r.at("workers").get<double>(), 1e-9);
+}
+
+TEST(LabCli, PrimesHasProcessPoolRowsByDefault) {
+  auto doc = parse(lab("primes --limit 100000 --workers 1 --repeat 1 --json"));
+  auto rows = check_experiment(doc, "primes", "CPU-bound: ");
+  std::size_t cores = doc.at("cpu_count").get<std::size_t>();
+  std::set<std::size_t> expected{2, cores};
+  std::set<std::size_t> seen;
+  for (const auto& r : rows)
+    if (r.at("method").get<std::string>().find("process_pool") != std::string::npos)
+      seen.insert(r.at("workers").get<std::size_t>());
+  EXPECT_EQ(seen, expected);
+  const auto& verdict = doc.at("experiments").at(0).at("verdict").get_ref<const std::string&>();
+  EXPECT_NE(verdict.find("; process_pool with "), std::string::npos) << verdict;
 }
 
 TEST(LabCli, JsonFlagMayComeFirst) {
@@ -119,10 +134,12 @@ TEST(LabCli, FilesJsonOnATreeWeBuilt) {
     bytes += content.size();
     dir.write(fmt::format("d{}/f{}", i % 4, i), content);
   }
-  auto doc = parse(lab(fmt::format("files --dir '{}' --workers 2,8 --json", dir.path().string())));
+  auto doc = parse(
+      lab(fmt::format("files --dir '{}' --workers 2,8 --processes 2 --json", dir.path().string())));
   auto rows = check_experiment(doc, "files", "Files: ");
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(workers_of(rows, "thread_pool"), (std::set<std::size_t>{2, 8}));
+  EXPECT_EQ(workers_of(rows, "process_pool"), (std::set<std::size_t>{2}));
   const auto& answer = rows.front().at("answer");
   EXPECT_EQ(answer.at("files"), 50);
   EXPECT_EQ(answer.at("bytes"), bytes);
@@ -183,12 +200,13 @@ TEST(LabCli, SeveralSubcommandsRunInOrder) {
 }
 
 TEST(LabCli, HumanTableNamesExperimentCoresSizeAndVerdict) {
-  auto o = lab("primes --limit 10000 --workers 1,2");
+  auto o = lab("primes --limit 10000 --workers 1,2 --processes 2");
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_NE(o.out.find("== primes | limit 10,000 in 64 ranges | cpu_count() = "), std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("efficiency"), std::string::npos);
-  EXPECT_NE(o.out.find("answer: 1,229 primes below 10,000 (all 3 methods agree)"),
+  EXPECT_NE(o.out.find("\n  process_pool "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("answer: 1,229 primes below 10,000 (all 4 methods agree)"),
             std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("\n  CPU-bound: "), std::string::npos) << o.out;
@@ -205,9 +223,9 @@ TEST(LabCli, MissingDirectoryIsExitStatus2) {
 }
 
 TEST(LabCli, BadArgumentsAreExitStatus2) {
-  for (const char* args :
-       {"primes --limit abc", "primes --workers 0", "primes --workers 1,x", "frobnicate",
-        "sleep --tasks 0", "--repeat 0", "primes --no-such-option"}) {
+  for (const char* args : {"primes --limit abc", "primes --workers 0", "primes --workers 1,x",
+                           "frobnicate", "sleep --tasks 0", "--repeat 0", "primes --no-such-option",
+                           "primes --processes 0", "isolation --workers 0"}) {
     auto o = lab(args);
     EXPECT_EQ(o.status, 2) << args << "\nstdout:\n" << o.out << "\nstderr:\n" << o.err;
     EXPECT_FALSE(o.err.empty()) << args;

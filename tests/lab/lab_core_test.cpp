@@ -95,7 +95,7 @@ TEST(LabPrimes, KnownPrimeCountTable) {
 }
 
 TEST(LabPrimes, EveryMethodGetsTheSameAnswer) {
-  auto e = make_primes_experiment({.limit = 100'000, .workers = {}});
+  auto e = make_primes_experiment({.limit = 100'000, .workers = {}, .processes = {}});
   prepared p = e->prepare(2);
   answer seq = run_with(*make_sequential(), *p.work);
   EXPECT_EQ(seq.value, 9'592u);
@@ -103,10 +103,19 @@ TEST(LabPrimes, EveryMethodGetsTheSameAnswer) {
   EXPECT_FALSE(p.work->check(seq).has_value());
   for (std::size_t w : {1u, 2u, 3u, 8u})
     EXPECT_EQ(run_with(*make_thread_pool(w), *p.work), seq) << w << " workers";
+  for (std::size_t w : {1u, 2u, 3u})
+    EXPECT_EQ(run_with(*make_process_pool(w), *p.work), seq) << w << " processes";
+}
+
+TEST(LabPrimes, PrimesTaskIsRunTask) {
+  auto e = make_primes_experiment({.limit = 100'000, .workers = {}, .processes = {}});
+  prepared p = e->prepare(2);
+  for (std::size_t i : {0u, 1u, 31u, 63u})
+    EXPECT_EQ(primes_task(100'000, i), p.work->run_task(i)) << "range " << i;
 }
 
 TEST(LabPrimes, CheckRejectsAWrongCount) {
-  auto e = make_primes_experiment({.limit = 100'000, .workers = {}});
+  auto e = make_primes_experiment({.limit = 100'000, .workers = {}, .processes = {}});
   prepared p = e->prepare(2);
   answer wrong{.value = 9'591, .items = primes_ranges};
   auto why = p.work->check(wrong);
@@ -114,15 +123,30 @@ TEST(LabPrimes, CheckRejectsAWrongCount) {
   EXPECT_NE(why->find("9,592"), std::string::npos) << *why;
 }
 
-TEST(LabPrimes, DefaultPlanIsSequentialThenOneToCores) {
+TEST(LabPrimes, DefaultPlanIsSequentialThenOneToCoresThenProcessesAtTwoAndCores) {
   auto e = make_primes_experiment();
   auto ms = e->methods(3);
-  ASSERT_EQ(ms.size(), 4u);
+  ASSERT_EQ(ms.size(), 6u);
   EXPECT_EQ(ms[0]->name(), "sequential");
   for (std::size_t i = 1; i < 4; ++i) {
     EXPECT_EQ(ms[i]->name(), "thread_pool");
     EXPECT_EQ(ms[i]->workers(), i);
   }
+  EXPECT_EQ(ms[4]->name(), "process_pool");
+  EXPECT_EQ(ms[4]->workers(), 2u);
+  EXPECT_EQ(ms[5]->name(), "process_pool");
+  EXPECT_EQ(ms[5]->workers(), 3u);
+  auto chosen = make_primes_experiment({.limit = 10, .workers = {1}, .processes = {4, 1}});
+  ms = chosen->methods(3);
+  ASSERT_EQ(ms.size(), 4u);
+  EXPECT_EQ(ms[2]->workers(), 4u);
+  EXPECT_EQ(ms[3]->workers(), 1u);
+}
+
+TEST(LabPrimes, DefaultProcessWidthsAreTwoAndTheCoresOnce) {
+  EXPECT_EQ(default_process_widths(2), (std::vector<std::size_t>{2}));
+  EXPECT_EQ(default_process_widths(8), (std::vector<std::size_t>{2, 8}));
+  EXPECT_EQ(default_process_widths(1), (std::vector<std::size_t>{1, 2}));
 }
 
 // ---------------------------------------------------------------- files
@@ -168,7 +192,8 @@ TEST(LabFiles, MissingOrNonDirectoryRootIsAUsageError) {
   temp_dir dir;
   EXPECT_THROW((void)walk_regular_files((dir.path() / "nope").string()), usage_error);
   EXPECT_THROW((void)walk_regular_files(dir.write("file", "x").string()), usage_error);
-  auto e = make_files_experiment({.dir = (dir.path() / "nope").string(), .workers = {1}});
+  auto e = make_files_experiment(
+      {.dir = (dir.path() / "nope").string(), .workers = {1}, .processes = {}});
   EXPECT_THROW((void)e->prepare(2), usage_error);
 }
 
@@ -186,6 +211,9 @@ TEST(LabFiles, AFileThatVanishesAfterTheWalkIsCountedNotFatal) {
   EXPECT_FALSE(w->check(seq).has_value());
   for (std::size_t n : {1u, 2u, 4u, 32u})
     EXPECT_EQ(run_with(*make_thread_pool(n), *w), seq) << n << " workers";
+  // The paths travel to the worker processes; the vanished file is counted there too.
+  for (std::size_t n : {1u, 2u, 3u})
+    EXPECT_EQ(run_with(*make_process_pool(n), *w), seq) << n << " processes";
 }
 
 TEST(LabFiles, PermissionDeniedIsCountedWhenNotRoot) {
@@ -223,6 +251,28 @@ TEST(LabFiles, CombinedChecksumSeesOrderContentAndFailures) {
   // Duplicates must not cancel each other, as they would under xor.
   EXPECT_NE(combine_file_hashes(results({{.value = 5}, {.value = 5}})),
             combine_file_hashes(results({})));
+}
+
+// ---------------------------------------------------------------- process_pool method
+
+TEST(LabProcessPool, RefusesAWorkloadWithoutAProcessFormAndZeroWorkers) {
+  auto w = make_sleep_workload(2, 0);
+  EXPECT_THROW((void)make_process_pool(2)->run(*w), std::invalid_argument);
+  EXPECT_THROW((void)make_process_pool(0), std::invalid_argument);
+  EXPECT_EQ(make_process_pool(3)->name(), "process_pool");
+  EXPECT_EQ(make_process_pool(3)->workers(), 3u);
+}
+
+TEST(LabProcessPool, FilesPlanHasProcessRowsAtTwoAndCores) {
+  auto e = make_files_experiment({.dir = "/nonexistent", .workers = {1, 8}, .processes = {}});
+  auto ms = e->methods(4);
+  std::vector<std::pair<std::string, std::size_t>> plan;
+  for (const auto& m : ms) plan.emplace_back(m->name(), m->workers());
+  EXPECT_EQ(plan, (std::vector<std::pair<std::string, std::size_t>>{{"sequential", 1},
+                                                                    {"thread_pool", 1},
+                                                                    {"thread_pool", 8},
+                                                                    {"process_pool", 2},
+                                                                    {"process_pool", 4}}));
 }
 
 // ---------------------------------------------------------------- sleep
@@ -305,7 +355,8 @@ struct lossy_method final : method {
 // The primes experiment with an extra method appended: how a later layer adds a row.
 struct primes_plus final : experiment {
   explicit primes_plus(std::unique_ptr<method> (*extra)())
-      : inner(make_primes_experiment({.limit = 10'007, .workers = {2}})), extra_(extra) {}
+      : inner(make_primes_experiment({.limit = 10'007, .workers = {2}, .processes = {2}})),
+        extra_(extra) {}
   [[nodiscard]] std::string name() const override { return inner->name(); }
   [[nodiscard]] std::string summary() const override { return inner->summary(); }
   void add_options(CLI::App& c) override { inner->add_options(c); }
@@ -336,11 +387,12 @@ TEST(LabHarness, RunsEveryMethodAndReportsAgreement) {
   primes_plus e(+[] { return make_thread_pool(3); });
   recording_reporter out;
   auto rows = run_experiment(e, 2, out, 2);
-  ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(out.rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(out.rows.size(), 4u);
   EXPECT_EQ(rows[0].method, "sequential");
   EXPECT_EQ(rows[0].speedup, 1.0);
-  EXPECT_EQ(rows[2].workers, 3u);
+  EXPECT_EQ(rows[2].method, "process_pool");
+  EXPECT_EQ(rows[3].workers, 3u);
   for (const row& r : rows) {
     EXPECT_EQ(r.result.value, count_primes(0, 10'007));
     EXPECT_EQ(r.runs, 2u);
@@ -349,7 +401,7 @@ TEST(LabHarness, RunsEveryMethodAndReportsAgreement) {
     EXPECT_TRUE(find_metric(r, "efficiency").has_value());
   }
   ASSERT_EQ(out.footers.size(), 1u);
-  EXPECT_EQ(out.footers[0].methods, 3u);
+  EXPECT_EQ(out.footers[0].methods, 4u);
   EXPECT_EQ(out.footers[0].verdict.rfind("CPU-bound: ", 0), 0u) << out.footers[0].verdict;
   ASSERT_EQ(out.headers.size(), 1u);
   EXPECT_EQ(out.headers[0].cores, 2u);
@@ -364,13 +416,13 @@ TEST(LabHarness, ADisagreeingMethodIsACheckErrorAfterItsRowIsShown) {
   } catch (const check_error& err) {
     EXPECT_NE(std::string(err.what()).find("disagree"), std::string::npos) << err.what();
   }
-  ASSERT_EQ(out.rows.size(), 3u);
+  ASSERT_EQ(out.rows.size(), 4u);
   EXPECT_EQ(out.rows.back().method, "lossy");
   EXPECT_TRUE(out.footers.empty());
 }
 
 TEST(LabHarness, MeasureCountsCpuTimeOfPoolThreads) {
-  auto e = make_primes_experiment({.limit = 300'000, .workers = {}});
+  auto e = make_primes_experiment({.limit = 300'000, .workers = {}, .processes = {}});
   prepared p = e->prepare(2);
   measurement seq = measure(*make_sequential(), *p.work);
   measurement pool = measure(*make_thread_pool(2), *p.work);
@@ -378,6 +430,16 @@ TEST(LabHarness, MeasureCountsCpuTimeOfPoolThreads) {
   // main thread only waits, so counting the main thread alone would report almost nothing.
   EXPECT_GT(seq.cpu_s, 0.0);
   EXPECT_GT(pool.cpu_s, 0.5 * seq.cpu_s);
+}
+
+TEST(LabHarness, MeasureCountsCpuTimeOfWorkerProcesses) {
+  auto e = make_primes_experiment({.limit = 300'000, .workers = {}, .processes = {}});
+  prepared p = e->prepare(2);
+  measurement seq = measure(*make_sequential(), *p.work);
+  measurement procs = measure(*make_process_pool(2), *p.work);
+  // The workers did the counting in other processes; this process only sent and collected.
+  // Their CPU time is counted once the pool reaped them, inside the run.
+  EXPECT_GT(procs.cpu_s, 0.5 * seq.cpu_s);
 }
 
 }  // namespace

@@ -98,6 +98,63 @@ TEST(LabVerdict, CpuBoundSameOrSlowerAndFewerWorkersThanCores) {
             "CPU-bound: only the sequential run was measured, so there is nothing to compare.");
 }
 
+// ---------------------------------------------------------------- process_pool rows
+
+TEST(LabVerdict, CpuBoundProcessesSlowerThanThreadsSayByHowMuchAndWhatTheyPaid) {
+  auto rows = rows_from({{"sequential", 1, 1.00, 1.0},
+                         {"thread_pool", 1, 1.01, 1.0},
+                         {"thread_pool", 2, 0.51, 1.0},
+                         {"process_pool", 2, 0.53, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.96x faster than sequential (98% of ideal on 2 cores); "
+            "process_pool with 2 processes ran 1.89x, 4% slower than thread_pool with 2 workers "
+            "(1.96x): threads and processes both scaled, as C++ threads have no GIL to share, and "
+            "the processes paid 0.020 s more for starting and for sending tasks and results.");
+}
+
+TEST(LabVerdict, CpuBoundProcessesAsFastAsThreads) {
+  auto rows = rows_from({{"sequential", 1, 1.00, 1.0},
+                         {"thread_pool", 2, 0.51, 1.0},
+                         {"process_pool", 2, 0.515, 1.0},
+                         {"process_pool", 4, 0.52, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.96x faster than sequential (98% of ideal on 2 cores); "
+            "process_pool with 2 processes ran 1.94x, as fast as thread_pool with 2 workers "
+            "(1.96x): threads and processes both scaled, as C++ threads have no GIL to share, and "
+            "starting the processes and sending tasks and results cost little here (+0.005 s).");
+}
+
+TEST(LabVerdict, ProcessesThatDidNotScaleAreNotSaidToHave) {
+  auto rows = rows_from(
+      {{"sequential", 1, 1.00, 1.0}, {"thread_pool", 2, 0.51, 1.0}, {"process_pool", 2, 1.2, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(rows, 2),
+            "CPU-bound: 2 workers ran 1.96x faster than sequential (98% of ideal on 2 cores); "
+            "process_pool with 2 processes ran 0.83x, 135% slower than thread_pool with 2 workers "
+            "(1.96x); the processes paid 0.690 s more for starting and for sending tasks and "
+            "results.");
+  auto faster = rows_from({{"sequential", 1, 1.00, 1.0},
+                           {"thread_pool", 2, 0.51, 1.0},
+                           {"process_pool", 2, 0.48, 1.0}});
+  EXPECT_EQ(cpu_bound_verdict(faster, 2),
+            "CPU-bound: 2 workers ran 1.96x faster than sequential (98% of ideal on 2 cores); "
+            "process_pool with 2 processes ran 2.08x, 6% faster than thread_pool with 2 workers "
+            "(1.96x).");
+}
+
+TEST(LabVerdict, FilesWithProcessRows) {
+  auto rows = rows_from({{"sequential", 1, 0.482, 0.48},
+                         {"thread_pool", 2, 0.277, 0.54},
+                         {"process_pool", 2, 0.323, 0.61}});
+  std::string v = files_verdict(rows, 2);
+  EXPECT_EQ(v.rfind("Files: CPU-limited", 0), 0u) << v;
+  EXPECT_NE(v.find("(87% of ideal on 2 cores); process_pool with 2 processes ran 1.49x, 17% "
+                   "slower than thread_pool with 2 workers (1.74x): threads and processes both "
+                   "scaled, as C++ threads have no GIL to share, and the processes paid 0.046 s "
+                   "more for starting and for sending tasks and results."),
+            std::string::npos)
+      << v;
+}
+
 // ---------------------------------------------------------------- io-bound
 
 TEST(LabVerdict, IoBoundNamesTheWinnerItsMarginsAndTheMeasuredReason) {
