@@ -1,6 +1,10 @@
 // tandem::shared_array: handles, the codec, and the segment's lifetime across processes, killed
 // ones included. Every test reaps what it forks and leaves no /dev/shm entry behind
 // (process_test_main.cpp checks both after each test).
+//
+// The fork tests run under ThreadSanitizer too: each forks while this process runs one thread
+// (the threads of HandlesFromManyThreads are joined), which TSan supports; its children run
+// tandem code, not only _exit.
 #include "tandem/process/shared_array.hpp"
 
 #include <fcntl.h>
@@ -15,20 +19,11 @@
 #include <filesystem>
 #include <functional>
 #include <numeric>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tandem/process/codec.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define TANDEM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TANDEM_TSAN 1
-#endif
-#endif
 
 namespace {
 
@@ -152,14 +147,6 @@ int reap(pid_t pid) {
   return status;
 }
 
-#ifdef TANDEM_TSAN
-#define SKIP_UNDER_TSAN()                                                                      \
-  GTEST_SKIP() << "the child runs tandem code (malloc, shm_open) after fork; ThreadSanitizer " \
-                  "supports only a child that execs or exits at once"
-#else
-#define SKIP_UNDER_TSAN() static_cast<void>(0)
-#endif
-
 TEST(SharedArray, CreatesZeroFilledAndHoldsWrites) {
   shared_array<std::int64_t> a(1000);
   ASSERT_EQ(a.size(), 1000u);
@@ -210,8 +197,12 @@ TEST(SharedArray, DefaultHandleIsEmpty) {
 
 TEST(SharedArray, NameHas64RandomBitsAndTheFileMode0600) {
   shared_array<char> a(1), b(1);
-  static const std::regex pattern("^/tandem-[0-9a-f]{16}$");
-  EXPECT_TRUE(std::regex_match(std::string(a.name()), pattern)) << a.name();
+  // ^/tandem-[0-9a-f]{16}$, checked by hand: std::regex trips g++ 12's -Wmaybe-uninitialized
+  // under ASan.
+  auto name = a.name();
+  EXPECT_EQ(name.size(), 24u) << name;
+  EXPECT_EQ(name.substr(0, 8), "/tandem-") << name;
+  EXPECT_EQ(name.substr(8).find_first_not_of("0123456789abcdef"), std::string_view::npos) << name;
   EXPECT_NE(a.name(), b.name());
   struct stat st {};
   ASSERT_EQ(::stat(shm_path(a.name()).c_str(), &st), 0);
@@ -313,7 +304,6 @@ TEST(SharedArray, DecodingRejectsNamesThatAreNotOurs) {
 }
 
 TEST(SharedArray, ForkedChildWritesThroughADecodedHandle) {
-  SKIP_UNDER_TSAN();
   shared_array<int> a(64);
   pipe_pair p;
   pid_t pid = fork_child([&] {
@@ -333,7 +323,6 @@ TEST(SharedArray, ForkedChildWritesThroughADecodedHandle) {
 
 TEST(SharedArray, AKilledHolderDoesNotPinTheSegment) {
   // The worker-killed-while-holding-an-argument case: a count in the header would stay 2 forever.
-  SKIP_UNDER_TSAN();
   std::string name;
   {
     shared_array<int> a(16);
@@ -365,7 +354,6 @@ TEST(SharedArray, AKilledHolderDoesNotPinTheSegment) {
 // A child creates an array, sends its handle, and is killed: the handle still opens (within the
 // grace), and once the parent lets go nothing is left.
 TEST(SharedArray, ArrayFromAKilledChildStillOpensAndIsThenRemoved) {
-  SKIP_UNDER_TSAN();
   pipe_pair p;
   pid_t pid = fork_child([&] {
     shared_array<int> a(100);
@@ -391,7 +379,6 @@ TEST(SharedArray, ArrayFromAKilledChildStillOpensAndIsThenRemoved) {
 }
 
 TEST(SharedArray, HandleLostWithItsKilledCreatorIsRemovedAfterTheGrace) {
-  SKIP_UNDER_TSAN();
   pipe_pair p;
   pid_t pid = fork_child([&] {
     shared_array<int> a(10);
@@ -411,7 +398,6 @@ TEST(SharedArray, HandleLostWithItsKilledCreatorIsRemovedAfterTheGrace) {
 }
 
 TEST(SharedArray, KilledCreatorsSegmentsAreRemovedByItsTracker) {
-  SKIP_UNDER_TSAN();
   pipe_pair p;
   pid_t pid = fork_child([&] {
     std::vector<shared_array<double>> arrays;
@@ -436,15 +422,17 @@ TEST(SharedArray, KilledCreatorsSegmentsAreRemovedByItsTracker) {
 TEST(SharedArray, ThousandCreateDestroyCyclesLeaveNothingBehind) {
   tandem::detail::shared_array_start_tracker();
   const std::size_t fds = count_entries("/proc/self/fd");
-  const std::size_t segments = count_entries("/dev/shm", "tandem-");
+  // Names, not a count of /dev/shm: other test processes may create segments meanwhile.
+  std::vector<std::string> names;
   for (int i = 0; i < 1000; ++i) {
     shared_array<std::uint8_t> a(static_cast<std::size_t>(i) + 1);
     a[static_cast<std::size_t>(i)] = 1;
     shared_array<std::uint8_t> b = decoded<shared_array<std::uint8_t>>(encoded(a));
     ASSERT_EQ(b[static_cast<std::size_t>(i)], 1);
+    names.emplace_back(a.name());
   }
   EXPECT_EQ(count_entries("/proc/self/fd"), fds);
-  EXPECT_EQ(count_entries("/dev/shm", "tandem-"), segments);
+  for (auto& n : names) ASSERT_FALSE(shm_exists(n)) << n;
 }
 
 TEST(SharedArray, HandlesFromManyThreads) {
