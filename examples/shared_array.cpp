@@ -27,7 +27,7 @@ tandem::shared_array<int> squares(long n) {
 int main(int argc, char** argv) {
   tandem::process_init(argc, argv);  // first line: starts the forkserver; spawned workers stop here
 
-  constexpr long n = 4'000'000;  // 32 MB of doubles: sent as a 40-byte handle, not copied
+  constexpr long n = 4'000'000;  // 32 MB of doubles: sent as a 48-byte handle, not copied
   tandem::shared_array<double> a(n);
   std::string name(a.name());
   {
