@@ -26,6 +26,8 @@ class App;
 
 namespace tandem::lab {
 
+class reporter;
+
 /// A bad command line or input the user can fix (a missing directory): exit status 2.
 class usage_error : public std::runtime_error {
  public:
@@ -207,6 +209,16 @@ class experiment {
 
   /// One plain-words sentence saying which method won and why, computed from `rows`.
   [[nodiscard]] virtual std::string verdict(std::span<const row> rows, std::size_t cores) const = 0;
+
+  /// Runs and reports the whole experiment to `out` instead of run_experiment's loop (time each
+  /// method, check that every method computes the same answer), for an experiment whose methods
+  /// differ in outcome by design (isolation: one of them crashes). Returns the rows reported, or
+  /// nothing (the default) to let run_experiment do it all. `repeats` as run_experiment's.
+  [[nodiscard]] virtual std::optional<std::vector<row>> run_itself(std::size_t /*cores*/,
+                                                                   reporter& /*out*/,
+                                                                   std::size_t /*repeats*/) {
+    return std::nullopt;
+  }
 };
 
 /// The value of metric `key` on `r`, or nothing if the row has no such metric.

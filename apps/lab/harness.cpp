@@ -91,6 +91,7 @@ measurement measure(const method& m, const workload& w) {
 std::vector<row> run_experiment(experiment& e, std::size_t cores, reporter& out,
                                 std::size_t repeats) {
   if (repeats == 0) repeats = std::max<std::size_t>(1, e.default_repeats());
+  if (auto own = e.run_itself(cores, out, repeats)) return std::move(*own);
   prepared p = e.prepare(cores);
   auto methods = e.methods(cores);
   if (repeats > 1) p.notes.push_back(fmt::format("each row is the median of {} runs", repeats));

@@ -33,7 +33,8 @@ struct measurement {
 /// Errors: whatever method::run throws.
 [[nodiscard]] measurement measure(const method& m, const workload& w);
 
-/// Prepares `e`, runs each of its methods `repeats` times (0: e.default_repeats()) and keeps the
+/// Runs `e.run_itself(cores, out, repeats)` if the experiment runs itself; otherwise prepares `e`,
+/// runs each of its methods `repeats` times (0: e.default_repeats()) and keeps the
 /// run with the median wall time, checks every run's answer (against the workload's
 /// own check and against the first method's answer), and reports header, rows, answer and
 /// verdict to `out`. Returns the rows.

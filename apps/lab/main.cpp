@@ -14,6 +14,7 @@
 #include "lab/files.hpp"
 #include "lab/harness.hpp"
 #include "lab/io.hpp"
+#include "lab/isolation.hpp"
 #include "lab/primes.hpp"
 #include "lab/report.hpp"
 #include "lab/sleep.hpp"
@@ -35,6 +36,7 @@ int run(int argc, char** argv) {
   experiments.push_back(make_files_experiment());
   experiments.push_back(make_sleep_experiment());
   experiments.push_back(make_io_experiment());
+  experiments.push_back(make_isolation_experiment());
 
   CLI::App app{
       "tandem-lab: classic concurrency experiments on this machine, on real work; says which "

@@ -73,9 +73,12 @@ class table_reporter final : public reporter {
   }
 
   void end_experiment(const experiment_footer& f) override {
-    out_ << fmt::format(
-        "  answer: {} ({} agree)\n", f.answer_text,
-        f.methods == 1 ? std::string("1 method") : fmt::format("all {} methods", f.methods));
+    if (f.agreement)
+      out_ << fmt::format(
+          "  answer: {} ({} agree)\n", f.answer_text,
+          f.methods == 1 ? std::string("1 method") : fmt::format("all {} methods", f.methods));
+    else
+      out_ << fmt::format("  expected: {}\n", f.answer_text);
     out_ << "  " << f.verdict << '\n';
     if (auto w = background_warning(f.background_cores, cores_); !w.empty())
       out_ << "  " << w << '\n';
@@ -123,6 +126,7 @@ class json_reporter final : public reporter {
   void end_experiment(const experiment_footer& f) override {
     current_["answer"] = f.answer;
     current_["methods"] = f.methods;
+    if (!f.agreement) current_["methods_agree"] = false;
     current_["verdict"] = f.verdict;
     current_["background_cores"] =
         f.background_cores ? nlohmann::json(*f.background_cores) : nlohmann::json();

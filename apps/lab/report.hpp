@@ -31,11 +31,16 @@ struct experiment_header {
 struct experiment_footer {
   std::string answer_text;  ///< experiment::answer_text() of the agreed answer
   nlohmann::json answer;    ///< experiment::answer_json() of the agreed answer
-  std::size_t methods = 0;  ///< how many methods ran and agreed
+  std::size_t methods = 0;  ///< how many methods ran (and agreed, unless `agreement` is false)
   std::string verdict;      ///< experiment::verdict()
   /// CPUs' worth of work other processes did while the methods ran (e.g. 0.9 = most of a core),
   /// from /proc/stat; nothing if it could not be read. Timings are disturbed when this is large.
   std::optional<double> background_cores;
+  /// False for an experiment whose methods differ in outcome by design (isolation): `answer` is
+  /// then what the workload asks for, each row's answer is that row's own outcome, and the table
+  /// prints "expected:" instead of "answer: ... (all N methods agree)"; JSON adds
+  /// "methods_agree": false.
+  bool agreement = true;
 };
 
 /// Receives results as they are measured, in this order: begin_run, then per experiment

@@ -312,3 +312,55 @@ std::string io_bound_verdict(std::span<const row> rows, std::size_t requests,
 }
 
 }  // namespace tandem::lab
+
+namespace tandem::lab {
+
+std::string isolation_verdict(const isolation_outcome& threads, const isolation_outcome& processes,
+                              std::size_t crash_at) {
+  std::size_t tasks = std::max(threads.tasks, processes.tasks);
+  if (tasks == 0) return "Isolation: nothing was measured.";
+  std::string out = fmt::format("Isolation: task {} of {} wrote through a null pointer.", crash_at,
+                                group_digits(tasks));
+  if (threads.tasks > 0) {
+    if (threads.program_died) {
+      out += fmt::format(
+          " On thread_pool it took the whole program down ({}): all {} results were "
+          "lost",
+          threads.death, group_digits(threads.lost));
+      if (threads.finished_before_death > 0)
+        out +=
+            fmt::format(", though {} had finished", plural(threads.finished_before_death, "task"));
+      out += ".";
+    } else {
+      out += fmt::format(" On thread_pool the program survived, with {} of {} results.",
+                         group_digits(threads.completed), group_digits(threads.tasks));
+    }
+  }
+  if (processes.tasks > 0) {
+    std::string error = processes.error.empty() ? "" : fmt::format(" ({})", processes.error);
+    std::string replaced =
+        processes.replaced_workers == 0
+            ? std::string()
+            : fmt::format("{} took its place, ",
+                          processes.replaced_workers == 1
+                              ? std::string("1 new worker")
+                              : fmt::format("{} new workers", processes.replaced_workers));
+    if (!processes.program_died && processes.failed == 1 && processes.lost == 0 &&
+        processes.completed + 1 == processes.tasks)
+      out += fmt::format(
+          " On process_pool only the worker running it died: that task's future failed{}, {}and "
+          "the other {} tasks completed.",
+          error, replaced, group_digits(processes.completed));
+    else
+      out += fmt::format(" On process_pool {} completed, {} failed{} and {} were lost.",
+                         plural(processes.completed, "task"), group_digits(processes.failed), error,
+                         group_digits(processes.lost));
+  }
+  if (threads.program_died && !processes.program_died && processes.completed > 0)
+    out +=
+        " Threads share one address space, so one bad write ends them all; a worker process is "
+        "what the OS can end alone.";
+  return out;
+}
+
+}  // namespace tandem::lab

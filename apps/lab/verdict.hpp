@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lab/experiment.hpp"
+#include "lab/isolation.hpp"
 
 namespace tandem::lab {
 
@@ -42,6 +43,20 @@ namespace tandem::lab {
 /// more from run to run than pure computation. process_pool rows add the clause that
 /// cpu_bound_verdict adds.
 [[nodiscard]] std::string files_verdict(std::span<const row> rows, std::size_t cores);
+
+/// The verdict for the fault experiment (isolation): what the crashing task `crash_at` did to the
+/// thread_pool program (`threads`) and to the process_pool (`processes`), in counts: results
+/// lost, tasks finished before the program died, tasks completed and failed, workers replaced,
+/// and the failed future's error when known.
+/// Example: "Isolation: task 100 of 200 wrote through a null pointer. On thread_pool it took the
+/// whole program down (killed by SIGSEGV): all 200 results were lost, though 101 tasks had
+/// finished. On process_pool only the worker running it died: that task's future failed
+/// (process_pool: worker pid 4242 was killed by ...), 1 new worker took its place, and the other
+/// 199 tasks completed. Threads share one address space, so one bad write ends them all; a
+/// worker process is what the OS can end alone."
+[[nodiscard]] std::string isolation_verdict(const isolation_outcome& threads,
+                                            const isolation_outcome& processes,
+                                            std::size_t crash_at);
 
 /// The verdict for I/O-bound work (io): which row answered `requests` requests (each waiting
 /// `latency_ms` at the server) fastest, its rate against the best thread_pool row, the best

@@ -190,6 +190,52 @@ TEST(LabCli, IoJson) {
   EXPECT_EQ(e.at("verdict").get<std::string>().rfind("I/O-bound", 0), 0u) << e.at("verdict");
 }
 
+TEST(LabCli, IsolationJson) {
+  auto doc = parse(lab("isolation --tasks 50 --crash-at 10 --workers 2 --json"));
+  std::vector<nlohmann::json> rows;
+  for (const auto& r : doc.at("rows"))
+    if (r.at("experiment") == "isolation") rows.push_back(r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("method"), "thread_pool");
+  EXPECT_EQ(rows[1].at("method"), "process_pool");
+  const auto& threads = rows[0].at("answer");
+  EXPECT_EQ(threads.at("program_died"), true);
+  EXPECT_EQ(threads.at("completed"), 0);
+  EXPECT_EQ(threads.at("lost"), 50);
+  const auto& processes = rows[1].at("answer");
+  EXPECT_EQ(processes.at("program_died"), false);
+  EXPECT_EQ(processes.at("completed"), 49);
+  EXPECT_EQ(processes.at("failed"), 1);
+  EXPECT_EQ(processes.at("lost"), 0);
+  EXPECT_NE(processes.at("error").get<std::string>().find("worker pid"), std::string::npos)
+      << processes.dump();
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.at("workers"), 2);
+    EXPECT_TRUE(r.at("speedup").is_null());
+  }
+  const auto& e = doc.at("experiments").at(0);
+  EXPECT_EQ(e.at("name"), "isolation");
+  EXPECT_EQ(e.at("methods_agree"), false);
+  EXPECT_EQ(e.at("verdict").get<std::string>().rfind("Isolation: task 10 of 50", 0), 0u)
+      << e.at("verdict");
+}
+
+TEST(LabCli, IsolationTableAndABadCrashAt) {
+  auto o = lab("isolation --tasks 20 --crash-at 3");
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("== isolation | 20 tasks on 2 workers, task 3 writes through a null "
+                       "pointer"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("  expected: 20 tasks; task 3 crashes, so at most 19 results can come back"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("the other 19 tasks completed"), std::string::npos) << o.out;
+  auto bad = lab("isolation --tasks 20 --crash-at 20");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--crash-at 20 is not below --tasks 20"), std::string::npos) << bad.err;
+}
+
 TEST(LabCli, SeveralSubcommandsRunInOrder) {
   auto doc = parse(
       lab("sleep --tasks 4 --latency-ms 1 --workers 2 primes --limit 100 --workers 1 --json"));
@@ -237,7 +283,7 @@ TEST(LabCli, HelpExplainsEachExperimentInOneLine) {
   ASSERT_EQ(o.status, 0) << o.err;
   for (const char* line :
        {"primes", "CPU-bound: count primes", "files", "XXH3-hash every regular file", "sleep",
-        "Latency-bound", "--json", "Exit status"})
+        "Latency-bound", "isolation", "Faults: one of", "--json", "Exit status"})
     EXPECT_NE(o.out.find(line), std::string::npos) << line << " missing from:\n" << o.out;
   auto sub = lab("files --help");
   EXPECT_EQ(sub.status, 0);

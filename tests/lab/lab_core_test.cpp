@@ -1,5 +1,6 @@
 // The lab's workloads, methods and harness: do the experiments compute the right answers, and do
 // the checks catch wrong ones?
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "lab/files.hpp"
 #include "lab/harness.hpp"
 #include "lab/io.hpp"
+#include "lab/isolation.hpp"
 #include "lab/methods.hpp"
 #include "lab/primes.hpp"
 #include "lab/report.hpp"
@@ -273,6 +275,101 @@ TEST(LabProcessPool, FilesPlanHasProcessRowsAtTwoAndCores) {
                                                                     {"thread_pool", 8},
                                                                     {"process_pool", 2},
                                                                     {"process_pool", 4}}));
+}
+
+// ---------------------------------------------------------------- isolation
+
+// Under AddressSanitizer a wild write is reported by ASan's own handler, which then exits (or
+// aborts) instead of dying of SIGSEGV; everything else about the outcome is the same.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool asan = true;
+#else
+constexpr bool asan = false;
+#endif
+
+std::vector<std::uint64_t> isolation_expected(const isolation_options& o) {
+  std::vector<std::uint64_t> out(o.tasks, 0);
+  for (std::size_t i = 0; i < o.tasks; ++i)
+    if (i != o.crash_at) out[i] = isolation_task(o.crash_at, i);
+  return out;
+}
+
+TEST(LabIsolation, TasksThatDoNotCrashCountPrimes) {
+  EXPECT_EQ(isolation_task(5, 0), count_primes(0, isolation_numbers_per_task));
+  EXPECT_EQ(isolation_task(5, 3),
+            count_primes(3 * isolation_numbers_per_task, 4 * isolation_numbers_per_task));
+}
+
+TEST(LabIsolation, OnAThreadPoolTheCrashKillsTheWholeProgram) {
+  isolation_options o{.tasks = 60, .crash_at = 30, .workers = 2};
+  isolation_outcome r = run_isolation_on_threads(o, isolation_expected(o));
+  EXPECT_EQ(r.method, "thread_pool");
+  EXPECT_TRUE(r.program_died);
+  EXPECT_EQ(r.completed, 0u);
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_EQ(r.lost, 60u);  // every result died with the program
+  EXPECT_LE(r.finished_before_death, 59u);
+  if (!asan) {
+    EXPECT_EQ(r.signal, SIGSEGV);
+    EXPECT_EQ(r.death, "killed by SIGSEGV");
+  }
+  EXPECT_GT(r.wall_s, 0.0);
+}
+
+TEST(LabIsolation, OnAProcessPoolOnlyTheCrashingTaskFails) {
+  isolation_options o{.tasks = 60, .crash_at = 30, .workers = 2};
+  isolation_outcome r = run_isolation_on_processes(o, isolation_expected(o));
+  EXPECT_EQ(r.method, "process_pool");
+  EXPECT_FALSE(r.program_died);
+  EXPECT_EQ(r.completed, 59u);
+  EXPECT_EQ(r.failed, 1u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.wrong, 0u);  // every result that came back is the right count
+  EXPECT_GE(r.replaced_workers, 1u);
+  EXPECT_NE(r.error.find("worker pid "), std::string::npos) << r.error;
+  if (!asan) {
+    EXPECT_NE(r.error.find("SIGSEGV"), std::string::npos) << r.error;
+  }
+}
+
+TEST(LabIsolation, TheExperimentReportsBothRowsAndAVerdict) {
+  auto e = make_isolation_experiment({.tasks = 40, .crash_at = 0, .workers = 3});
+  std::ostringstream text;
+  auto report = make_json_reporter(text);
+  report->begin_run(2);
+  auto rows = run_experiment(*e, 2, *report);
+  report->finish(0);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].method, "thread_pool");
+  EXPECT_EQ(rows[1].method, "process_pool");
+  EXPECT_EQ(rows[0].workers, 3u);
+  EXPECT_EQ(find_metric(rows[0], "lost"), 40.0);
+  EXPECT_EQ(find_metric(rows[0], "program_died"), 1.0);
+  EXPECT_EQ(find_metric(rows[1], "completed"), 39.0);
+  EXPECT_EQ(find_metric(rows[1], "failed"), 1.0);
+  EXPECT_EQ(find_metric(rows[1], "program_died"), 0.0);
+  auto doc = nlohmann::json::parse(text.str());
+  const auto& x = doc.at("experiments").at(0);
+  EXPECT_EQ(x.at("name"), "isolation");
+  EXPECT_EQ(x.at("methods_agree"), false);
+  EXPECT_EQ(x.at("answer").at("can_complete"), 39);
+  std::string verdict = x.at("verdict");
+  EXPECT_EQ(verdict.rfind("Isolation: task 0 of 40 wrote through a null pointer.", 0), 0u)
+      << verdict;
+  EXPECT_NE(verdict.find("the other 39 tasks completed"), std::string::npos) << verdict;
+  const auto& threads = doc.at("rows").at(0).at("answer");
+  EXPECT_EQ(threads.at("program_died"), true);
+  EXPECT_EQ(threads.at("lost"), 40);
+  const auto& processes = doc.at("rows").at(1).at("answer");
+  EXPECT_EQ(processes.at("completed"), 39);
+  EXPECT_EQ(processes.at("failed"), 1);
+  EXPECT_TRUE(processes.at("error").is_string());
+  EXPECT_TRUE(doc.at("rows").at(1).at("speedup").is_null());  // no ratio between outcomes
+}
+
+TEST(LabIsolation, CrashAtMustBeATask) {
+  auto e = make_isolation_experiment({.tasks = 10, .crash_at = 10, .workers = 2});
+  EXPECT_THROW((void)e->prepare(2), usage_error);
 }
 
 // ---------------------------------------------------------------- sleep

@@ -1,4 +1,5 @@
 // The lab's words and numbers: verdicts from fixed rows, tables, JSON.
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/experiment.hpp"
+#include "lab/isolation.hpp"
 #include "lab/report.hpp"
 #include "lab/verdict.hpp"
 
@@ -151,6 +153,86 @@ TEST(LabVerdict, FilesWithProcessRows) {
                    "slower than thread_pool with 2 workers (1.74x): threads and processes both "
                    "scaled, as C++ threads have no GIL to share, and the processes paid 0.046 s "
                    "more for starting and for sending tasks and results."),
+            std::string::npos)
+      << v;
+}
+
+// ---------------------------------------------------------------- isolation
+
+isolation_outcome crashed_threads() {
+  isolation_outcome t;
+  t.method = "thread_pool";
+  t.workers = 2;
+  t.tasks = 200;
+  t.lost = 200;
+  t.program_died = true;
+  t.death = "killed by SIGSEGV";
+  t.signal = 11;
+  t.finished_before_death = 100;
+  return t;
+}
+
+isolation_outcome isolated_processes() {
+  isolation_outcome p;
+  p.method = "process_pool";
+  p.workers = 2;
+  p.tasks = 200;
+  p.completed = 199;
+  p.failed = 1;
+  p.replaced_workers = 1;
+  p.error = "process_pool: worker pid 4242 was killed by signal 11 (SIGSEGV: Segmentation fault)";
+  return p;
+}
+
+TEST(LabVerdict, IsolationThreadsDieProcessesLoseOneTask) {
+  EXPECT_EQ(isolation_verdict(crashed_threads(), isolated_processes(), 100),
+            "Isolation: task 100 of 200 wrote through a null pointer. On thread_pool it took the "
+            "whole program down (killed by SIGSEGV): all 200 results were lost, though 100 tasks "
+            "had finished. On process_pool only the worker running it died: that task's future "
+            "failed (process_pool: worker pid 4242 was killed by signal 11 (SIGSEGV: Segmentation "
+            "fault)), 1 new worker took its place, and the other 199 tasks completed. Threads "
+            "share one address space, so one bad write ends them all; a worker process is what "
+            "the OS can end alone.");
+}
+
+TEST(LabVerdict, IsolationSaysWhatHappenedWhenItIsNotTheTextbookOutcome) {
+  isolation_outcome p = isolated_processes();
+  p.completed = 150;
+  p.failed = 50;
+  p.replaced_workers = 0;
+  p.error = "";
+  isolation_outcome t = crashed_threads();
+  t.program_died = false;
+  t.death = "";
+  t.lost = 0;
+  t.completed = 200;
+  EXPECT_EQ(isolation_verdict(t, p, 7),
+            "Isolation: task 7 of 200 wrote through a null pointer. On thread_pool the program "
+            "survived, with 200 of 200 results. On process_pool 150 tasks completed, 50 failed and "
+            "0 were lost.");
+  EXPECT_EQ(isolation_verdict({}, {}, 0), "Isolation: nothing was measured.");
+}
+
+TEST(LabVerdict, IsolationRowsCarryTheOutcome) {
+  isolation_outcome t = crashed_threads();
+  t.wall_s = 0.01;
+  row r = isolation_row(t);
+  EXPECT_EQ(r.method, "thread_pool");
+  EXPECT_TRUE(std::isnan(r.speedup));
+  EXPECT_EQ(find_metric(r, "lost"), 200.0);
+  isolation_outcome back = isolation_outcome_of(r);
+  EXPECT_EQ(back.lost, 200u);
+  EXPECT_EQ(back.tasks, 200u);
+  EXPECT_TRUE(back.program_died);
+  EXPECT_EQ(back.death, "killed by SIGSEGV");
+  EXPECT_EQ(back.finished_before_death, 100u);
+  row p = isolation_row(isolated_processes());
+  std::vector<row> rows{r, p};
+  // The verdict from rows alone is the same, but for the error text rows do not carry.
+  auto e = make_isolation_experiment({.tasks = 200, .crash_at = 100, .workers = 2});
+  std::string v = e->verdict(rows, 2);
+  EXPECT_NE(v.find("that task's future failed, 1 new worker took its place, and the other 199 "
+                   "tasks completed."),
             std::string::npos)
       << v;
 }
@@ -370,6 +452,32 @@ TEST(LabReport, JsonDocumentHasRowsExperimentsAndVerdicts) {
   EXPECT_EQ(doc["experiments"][0]["verdict"], "Demo: ok.");
   EXPECT_EQ(doc["experiments"][0]["parameters"]["things"], 3);
   EXPECT_TRUE(doc["experiments"][0]["background_cores"].is_null());
+  EXPECT_FALSE(doc["experiments"][0].contains("methods_agree"));
+}
+
+TEST(LabReport, OutcomesThatDifferByDesignAreNotCalledAnAgreement) {
+  experiment_footer f{.answer_text = "3 things, one crashes",
+                      .answer = {{"things", 3}},
+                      .methods = 2,
+                      .verdict = "Demo: ok.",
+                      .background_cores = std::nullopt,
+                      .agreement = false};
+  std::ostringstream text;
+  auto table = make_table_reporter(text);
+  table->begin_run(2);
+  table->begin_experiment(header());
+  table->end_experiment(f);
+  EXPECT_NE(text.str().find("\n  expected: 3 things, one crashes\n"), std::string::npos)
+      << text.str();
+  EXPECT_EQ(text.str().find("agree"), std::string::npos) << text.str();
+  std::ostringstream json;
+  auto doc_reporter = make_json_reporter(json);
+  doc_reporter->begin_run(2);
+  doc_reporter->begin_experiment(header());
+  doc_reporter->end_experiment(f);
+  doc_reporter->finish(0);
+  auto doc = nlohmann::json::parse(json.str());
+  EXPECT_EQ(doc["experiments"][0]["methods_agree"], false);
 }
 
 }  // namespace
