@@ -15,10 +15,7 @@
 #include <exception>
 
 #include "detail/protocol.hpp"
-#if __has_include("tandem/process/shared_array.hpp")
 #include "tandem/process/shared_array.hpp"
-#define TANDEM_HAVE_SHARED_ARRAY 1
-#endif
 
 namespace tandem::detail::proto {
 namespace {
@@ -219,9 +216,7 @@ void run_worker(int in, int out, pid_t parent) noexcept {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGINT, SIG_IGN);  // Ctrl-C goes to the whole group; the parent decides
-#ifdef TANDEM_HAVE_SHARED_ARRAY
   shared_array_after_fork_in_child();
-#endif
   try {
     static worker w(in, out);  // static: the loop never returns, and its frame is not the stack's
     w.run();
