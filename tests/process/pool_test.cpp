@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tandem/process/shared_array.hpp"
 #include "tandem/wait.hpp"
 #include "test_support.hpp"
 
@@ -223,7 +224,7 @@ TEST(ProcessPool, MaxMemoryPerChildRecyclesAGrownWorker) {
   // 1 MiB: under the limit even with ThreadSanitizer's shadow memory (several bytes per byte).
   long first = pool.submit(leak_mib, 1L).get();
   EXPECT_EQ(pool.submit(worker_pid).get(), first);
-  std::this_thread::sleep_for(2ms);                 // checks are at most one a millisecond
+  std::this_thread::sleep_for(2ms);  // checks are at most one a millisecond
   long grown = pool.submit(leak_mib, 64L).get();
   EXPECT_EQ(grown, first);
   EXPECT_NE(pool.submit(worker_pid).get(), first);  // replaced after growing past 32 MiB
@@ -236,6 +237,23 @@ TEST(ProcessPool, IdleWorkersExitAndComeBackOnDemand) {
   EXPECT_TRUE(pool.pids().empty());
   long again = pool.submit(worker_pid).get();
   EXPECT_NE(again, first);
+}
+
+long fill_slice(tandem::shared_array<double> a, long lo, long hi) {
+  for (long i = lo; i < hi; ++i) a[static_cast<std::size_t>(i)] = static_cast<double>(i) * 0.5;
+  return ::getpid();
+}
+
+TEST(ProcessPool, SharedArrayTravelsByHandleAndWorkersWriteInPlace) {
+  process_pool pool({.processes = 2});
+  tandem::shared_array<double> a(1'000'000);  // 8 MB: sent as a 48-byte handle, not copied
+  std::vector<tandem::future<long>> fs;
+  for (long lo = 0; lo < 1'000'000; lo += 125'000)
+    fs.push_back(pool.submit(fill_slice, a, lo, lo + 125'000));
+  std::set<long> pids;
+  for (auto& f : fs) pids.insert(f.get());
+  EXPECT_EQ(pids.count(::getpid()), 0u);
+  for (std::size_t i = 0; i < a.size(); i += 9973) EXPECT_EQ(a[i], static_cast<double>(i) * 0.5);
 }
 
 TEST(ProcessPool, StarmapAndStarmapAsync) {
