@@ -17,6 +17,7 @@
 #include <ranges>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -340,6 +341,17 @@ isolation_outcome run_isolation_on_processes(const isolation_options& o,
         if (r.error.empty()) r.error = std::string("cancelled: ") + e.what();
       }
     }
+    // The pool fails the dead worker's future first and then, on its I/O thread, drops the dead
+    // pid from pids() and starts the replacement; the last future can be collected in between.
+    // So wait (1 ms at a time, at most 1 s) until pids() is back to full width with live
+    // processes only (the dead one is reaped before its future fails: kill(pid, 0) says ESRCH).
+    auto settled = [&pool, &o] {
+      std::vector<pid_t> now = pool.pids();
+      return now.size() >= o.workers &&
+             std::all_of(now.begin(), now.end(), [](pid_t p) { return ::kill(p, 0) == 0; });
+    };
+    for (int ms = 0; ms < 1000 && !settled(); ++ms)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     for (pid_t p : pool.pids())
       if (seen.insert(p).second) ++r.replaced_workers;
     pool.shutdown();
