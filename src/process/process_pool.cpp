@@ -247,9 +247,11 @@ class process_core {
     publish_pids();
   }
 
-  void publish_pids() {
+  // `gone`: a worker just reaped, left out even though it is still in workers_.
+  void publish_pids(const worker* gone = nullptr) {
     std::vector<pid_t> ps;
-    for (auto& w : workers_) ps.push_back(w->pid);
+    for (auto& w : workers_)
+      if (w.get() != gone) ps.push_back(w->pid);
     std::lock_guard lk(mu_);
     pids_ = std::move(ps);
   }
@@ -449,6 +451,7 @@ class process_core {
     read_results(w);
     siginfo_t info{};
     ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w.pidfd), &info, WEXITED);
+    publish_pids(&w);  // before any future fails: whoever sees the failure sees it gone
     std::string how = info.si_code == CLD_EXITED
                           ? "exited with code " + std::to_string(info.si_status)
                           : "was killed by " + signal_name(info.si_status);
