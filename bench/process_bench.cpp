@@ -5,14 +5,14 @@
 // bench/table.py reads beside shared/peers/python/w5_proc_map.py and w6_primes.py.
 //
 // Usage: tandem_process_bench <workload> [argument]
-//   w5              pool.map(double_it, 1,000,000 ints), default chunking        -> items/s
-//   w5b_submit      20,000 x pool.submit(double_it, i), then get() each          -> tasks/s
-//   w5b_imap        pool.imap_unordered(double_it, 20,000 ints, chunksize 1)     -> tasks/s
-//   latency         2,000 sequential pool.submit(double_it, i).get()             -> median, p90,
-//   p99 w6              primes below W6_LIMIT (env, default 5,000,000) in 64 ranges: sequential,
-//                   process_pool(2).map and thread_pool(2).map, chunksize 1      -> walls, speedups
-//   startup METHOD  construct a 2-process pool and finish one task, 10 times     -> median seconds
-//                   (METHOD: fork, forkserver or spawn)
+//   w5              pool.map(double_it, 1,000,000 ints), default chunking     -> items/s
+//   w5b_submit      20,000 x pool.submit(double_it, i), then get() each       -> tasks/s
+//   w5b_imap        pool.imap_unordered(double_it, 20,000 ints, chunksize 1)  -> tasks/s
+//   latency         2,000 sequential pool.submit(double_it, i).get()          -> median, p90, p99
+//   w6              primes below W6_LIMIT (env, default 5,000,000) in 64 ranges: sequential,
+//                   process_pool(2).map and thread_pool(2).map, chunksize 1   -> walls, speedups
+//   startup METHOD  construct a 2-process pool and finish one task, 10 times  -> median seconds;
+//                   its shutdown() timed apart (METHOD: fork, forkserver or spawn)
 // The optional argument of w5, w5b_*, latency is the item count (for trying things out; run.sh
 // uses the defaults). Every workload uses 2 worker processes and the default start method
 // (forkserver, since main calls process_init) unless it says otherwise.
@@ -20,7 +20,8 @@
 // W5, W5b and latency create the pool and warm it (a 4-item map with chunksize 1, so both workers
 // have run a task) before timing, as w5_proc_map.py does; startup_s reports that separately. W6
 // creates its pools inside the timed region, as w6_primes.py and primes_bench.cpp do; its
-// proc_startup_s says how much of the process-pool wall time that was.
+// proc_startup_s, proc_map_s and proc_shutdown_s split the process-pool wall time (threads_map_s:
+// the thread pool's start + map, before its threads are joined).
 //
 // CPU accounting: cores = (this process + its workers) CPU seconds / wall second; the workers'
 // share comes from /proc/<pid>/stat, read before the pool shuts down; others_cpu is the machine's
@@ -371,13 +372,21 @@ void run_w6() {
     tandem::process_pool pool({.processes = workers});
     startup = since(t0);
     for (std::size_t c : pool.map(count_range, ranges, {.chunksize = 1})) par += c;
+    const double mapped = since(t0);
+    // The workers' figures are read while they live, off the clock: the wall time is the map's
+    // plus the shutdown's.
     const std::vector<pid_t> pids = pool.pids();
     const double kids = workers_cpu(pids);
     const long kb = workers_peak_kb(pids);
+    const auto t1 = clock_type::now();
     pool.shutdown();
-    proc_s = since(t0);
+    const double down = since(t1);
+    proc_s = mapped + down;
     mp.add_to(out, kids, "proc_");
     out.add("proc_start_method", method_name(pool.start_method()))
+        .add("proc_map_s", mapped - startup)
+        .add("proc_shutdown_s", down)
+        .add("proc_workers_cpu_s", kids)
         .add("proc_workers_peak_rss_kb", kb);
   }
 
@@ -385,11 +394,14 @@ void run_w6() {
   const meter mt;
   t0 = clock_type::now();
   std::size_t thr = 0;
+  double thr_mapped = 0;
   {
     tandem::thread_pool pool({.max_workers = workers});
     for (std::size_t c : pool.map(count_range, ranges, {.chunksize = 1})) thr += c;
+    thr_mapped = since(t0);
   }
   const double thr_s = since(t0);
+  out.add("threads_map_s", thr_mapped);
   mt.add_to(out, 0, "threads_");
 
   const std::pair<const char*, std::size_t> counts[] = {
@@ -420,18 +432,22 @@ std::optional<tandem::start_method> parse_method(std::string_view s) {
 }
 
 /// Time from constructing a 2-process pool with `method` to the result of its first task, median
-/// of `startup_samples` pools made one after another; the shutdown is not timed.
+/// of `startup_samples` pools made one after another. shutdown() (workers exit, reaped) is timed
+/// apart and reported beside it.
 void run_startup(tandem::start_method method) {
-  std::vector<double> s;
+  std::vector<double> s, down;
   for (int i = 0; i < startup_samples; ++i) {
     const auto t0 = clock_type::now();
     tandem::process_pool pool({.processes = workers, .start_method = method});
     const long v = pool.submit(double_it, 21L).get();
     s.push_back(since(t0));
     if (v != 42) fail("startup: double_it(21) = " + std::to_string(v));
+    const auto t1 = clock_type::now();
     pool.shutdown();
+    down.push_back(since(t1));
   }
   std::sort(s.begin(), s.end());
+  std::sort(down.begin(), down.end());
   json_line out;
   out.add("workload", "startup")
       .add("method", std::string("process_pool(2) ") + method_name(method))
@@ -441,6 +457,8 @@ void run_startup(tandem::start_method method) {
       .add("min_s", s.front())
       .add("max_s", s.back())
       .add("wall_s", quantile(s, 0.5))
+      .add("shutdown_median_s", quantile(down, 0.5))
+      .add("shutdown_max_s", down.back())
       .add("peak_rss_kb", tandem_bench::proc_status_kb("VmHWM"))
       .print();
 }

@@ -265,7 +265,8 @@ if part proc && [ "${BENCH_SKIP_PYTHON:-0}" != 1 ]; then
   cat > "$RAW/proc_peer.py" <<'PYEOF'
 """latency METHOD: 2,000 sequential round trips on a warm 2-worker pool (Pool.apply or
 ProcessPoolExecutor.submit().result()), each timed -> median/p90/p99 us. startup START_METHOD:
-mp.get_context(m).Pool(2) + one apply, 10 times -> median s (close/join not timed). One JSON line."""
+mp.get_context(m).Pool(2) + one apply, 10 times -> median s; close() + join() timed apart, as
+process_bench.cpp times shutdown(). One JSON line."""
 import json, multiprocessing as mp, statistics, sys, time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -309,18 +310,21 @@ def main():
                           "max_us": us[-1], "rate": n / wall, "unit": "round trips/s",
                           "wall_s": wall, "check": total}))
     elif what == "startup":
-        ctx, s = mp.get_context(arg), []
+        ctx, s, down = mp.get_context(arg), [], []
         for _ in range(10):
             t0 = time.perf_counter()
             pool = ctx.Pool(2)
             v = pool.apply(double, (21,))
             s.append(time.perf_counter() - t0)
             assert v == 42
+            t1 = time.perf_counter()
             pool.close(); pool.join()
-        s.sort()
+            down.append(time.perf_counter() - t1)
+        s.sort(); down.sort()
         print(json.dumps({"workload": "startup", "method": "mp.Pool(2) " + arg, "start_method": arg,
                           "n": len(s), "median_s": q(s, 0.5), "min_s": s[0], "max_s": s[-1],
-                          "wall_s": q(s, 0.5)}))
+                          "wall_s": q(s, 0.5), "shutdown_median_s": q(down, 0.5),
+                          "shutdown_max_s": down[-1]}))
 
 
 if __name__ == "__main__":

@@ -659,6 +659,11 @@ def proc_section(path, py_ok, py_bad, have_py, p):
         rows.append((f"start-up: new 2-process pool + its first result, {m} (median of 10)",
                      "wall", "median_s", (f"startup/tandem/{m}", f"startup/mp_pool/{m}", None),
                      "low", secs, ("", "", "")))
+    for m in ("fork", "forkserver", "spawn"):
+        rows.append((f"shutdown of that pool, waiting for its workers, {m} (median of 10)",
+                     "wall", "shutdown_median_s",
+                     (f"startup/tandem/{m}", f"startup/mp_pool/{m}", None), "low", secs,
+                     ("shutdown()", "close() + join()", "")))
 
     def better(direction, t, peer):
         return ratio(t, peer) if direction == "high" else ratio(peer, t)
@@ -667,9 +672,10 @@ def proc_section(path, py_ok, py_bad, have_py, p):
     py_reps = max((len(runs.get(k, [])) for k in ("W5/pool_map", "W6")), default=0)
     p("## Process pools: W5, W5b, W6")
     p()
+    py_part = (f"; Python {py_sm} start method (multiprocessing.Pool, ProcessPoolExecutor) on "
+               f"/usr/bin/python3" if py_sm != "?" else "")
     p(f"- 2 worker processes everywhere. tandem::process_pool (tandem_process_bench, one workload "
-      f"per process, default start method {tandem_sm}); Python {py_sm} start method "
-      f"(multiprocessing.Pool, ProcessPoolExecutor) on /usr/bin/python3.")
+      f"per process, default start method {tandem_sm}){py_part}.")
     p("- W5, W5b, latency: the pool is created and warmed (a 4-item map) before timing, as "
       "shared/peers/python/w5_proc_map.py does; its start-up is the row below them. W6: each "
       "parallel wall time includes starting and stopping its pool, as w6_primes.py's do.")
@@ -738,8 +744,13 @@ def proc_section(path, py_ok, py_bad, have_py, p):
     p(f"| 2 processes (pool start included) | wall | {cell('W6proc/tandem', 'proc_s', secs)} "
       f"process_pool.map | {cell('W6', 'mp_pool2_s', secs)} mp.Pool(2).map |")
     p(f"| of which starting the pool | wall | {cell('W6proc/tandem', 'proc_startup_s', secs)} | |")
+    p(f"| of which the map | wall | {cell('W6proc/tandem', 'proc_map_s', secs)} | |")
+    p(f"| of which shutdown() (workers exit, reaped) | wall "
+      f"| {cell('W6proc/tandem', 'proc_shutdown_s', secs)} | |")
     p(f"| 2 threads (pool start included) | wall | {cell('W6proc/tandem', 'threads_s', secs)} "
       f"thread_pool.map | {cell('W6', 'threads2_s', secs)} ThreadPoolExecutor(2) |")
+    p(f"| of which start + map (the rest: joining the threads) | wall "
+      f"| {cell('W6proc/tandem', 'threads_map_s', secs)} | |")
     p(f"| speedup with 2 processes (ideal 2.0) | seq/par | {fx(sp_p)} | {fx(py_sp_p)} |")
     p(f"| speedup with 2 threads | seq/par | {fx(sp_t)} | {fx(py_sp_t)} (the GIL) |")
     p(f"| process speedup / thread speedup - 1 | % | {pct(diff)} (paired per run: {pct(paired)}; "
