@@ -16,8 +16,10 @@
 
 #include <fcntl.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -53,7 +55,55 @@ std::string signal_name(int sig) {
   return name;
 }
 
+// The bound on unfinished tasks (options::max_queued plus what workers hold): submit() blocks
+// while it is reached. Counting is lock-free; the mutex and condition are touched only at the
+// limit, so a pool that never fills pays two atomic operations per task.
+class capacity {
+ public:
+  explicit capacity(std::size_t limit) : limit_(limit) {}
+  // Takes a slot, blocking while there is none, unless `may_block` is false (the I/O thread,
+  // which must never wait for itself). False if `open` turned false while waiting.
+  template <class Open>
+  bool acquire(bool may_block, Open open) {
+    if (count_.fetch_add(1, std::memory_order_relaxed) < limit_ || !may_block) return true;
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return count_.load(std::memory_order_relaxed) <= limit_ || !open(); });
+    if (count_.load(std::memory_order_relaxed) > limit_) {
+      lk.unlock();  // release() may take mu_ to wake others
+      release();
+      return false;
+    }
+    return true;
+  }
+  void release() noexcept {
+    if (count_.fetch_sub(1, std::memory_order_relaxed) > limit_) wake_all();
+  }
+  void wake_all() noexcept {
+    std::lock_guard lk(mu_);  // so that a waiter between its check and its wait is not missed
+    cv_.notify_all();
+  }
+
+ private:
+  std::size_t limit_;
+  std::atomic<std::size_t> count_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// One slot of the capacity, given back when the task is gone.
+struct capacity_slot {
+  capacity* of = nullptr;
+  capacity_slot() = default;
+  explicit capacity_slot(capacity* c) : of(c) {}
+  capacity_slot(capacity_slot&& o) noexcept : of(std::exchange(o.of, nullptr)) {}
+  capacity_slot& operator=(capacity_slot&&) = delete;
+  ~capacity_slot() {
+    if (of) of->release();
+  }
+};
+
 struct pending {
+  capacity_slot slot;
   std::uint64_t id = 0;
   state_ptr<state_base> st;
   complete_fn complete = nullptr;
@@ -93,7 +143,8 @@ class process_core {
   explicit process_core(process_pool::options o)
       : opts_(std::move(o)),
         method_(opts_.start_method.value_or(default_start_method())),
-        processes_(opts_.processes ? opts_.processes : cpu_count()) {
+        processes_(opts_.processes ? opts_.processes : cpu_count()),
+        room_(opts_.max_queued ? opts_.max_queued : 65536) {
     check_start_method(method_);  // here, not on the I/O thread: the caller gets the error
     ep_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -102,6 +153,7 @@ class process_core {
     try {
       for (std::size_t i = 0; i < processes_; ++i) spawn();
       io_ = std::thread([this] { io_loop(); });
+      io_id_ = io_.get_id();
     } catch (...) {
       for (auto& w : workers_) {
         pidfd_kill(w->pidfd, SIGKILL);
@@ -126,7 +178,17 @@ class process_core {
     state_ptr<state_base> owned(st);
     if (msg.size() - frame_header_bytes > std::numeric_limits<std::uint32_t>::max())
       throw std::length_error("process_pool: a task larger than 4 GiB cannot be sent");
+    bool on_io_thread = std::this_thread::get_id() == io_id_;
+    if (!room_.acquire(!on_io_thread, [&] {
+          std::lock_guard lk(mu_);
+          return !stopping_ && broken_.empty();
+        })) {
+      std::lock_guard lk(mu_);
+      if (!broken_.empty()) throw broken_pool(broken_);
+      throw invalid_state_error("process_pool: shut down while submit() waited for room");
+    }
     auto p = std::make_unique<pending>();
+    p->slot.of = &room_;
     p->st = std::move(owned);
     p->complete = complete;
     p->msg = std::move(msg);
@@ -150,6 +212,7 @@ class process_core {
       stopping_ = true;
       if (cancel_futures) cancel_requested_ = true;
     }
+    room_.wake_all();  // a submit() waiting for room now throws
     poke();
     if (wait) join();
   }
@@ -160,6 +223,7 @@ class process_core {
       stopping_ = true;
       terminate_requested_ = true;
     }
+    room_.wake_all();
     poke();
     join();
   }
@@ -637,6 +701,7 @@ class process_core {
   process_pool::options opts_;
   start_method method_;
   std::size_t processes_;
+  capacity room_;
   int ep_ = -1, wake_ = -1;
 
   mutable std::mutex mu_;
@@ -657,6 +722,7 @@ class process_core {
 
   std::mutex join_mu_;
   std::thread io_;
+  std::thread::id io_id_;  // written before any submit() can run
 };
 
 }  // namespace detail

@@ -311,6 +311,29 @@ TEST(ProcessPool, ShutdownCancelFuturesIsPrompt) {
   EXPECT_GE(cancelled, 900u);
 }
 
+TEST(ProcessPool, SubmitBlocksAtMaxQueued) {
+  process_pool pool({.processes = 1, .max_queued = 3});
+  std::vector<tandem::future<long>> fs;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) fs.push_back(pool.submit(sleep_ms, 100L));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 50ms);  // room for three
+  fs.push_back(pool.submit(sleep_ms, 1L));                 // waits for the first to finish
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 100ms - tandem::test::tolerance);
+  for (auto& f : fs) f.get();
+}
+
+TEST(ProcessPool, ShutdownWakesASubmitWaitingForRoom) {
+  process_pool pool({.processes = 1, .max_queued = 1});
+  auto running = pool.submit(sleep_ms, 300L);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(50ms);
+    pool.shutdown(false);
+  });
+  EXPECT_THROW(pool.submit(sleep_ms, 1L), tandem::invalid_state_error);
+  stopper.join();
+  EXPECT_EQ(running.get(), 300);
+}
+
 TEST(ProcessPool, CancelledQueuedFutureNeverRuns) {
   process_pool pool({.processes = 1});
   auto slow = pool.submit(sleep_ms, 200L);

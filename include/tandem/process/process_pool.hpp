@@ -112,6 +112,10 @@ class process_pool {
     std::optional<seconds> task_timeout = std::nullopt;
     /// After a worker dies, start a replacement and keep going instead of breaking the pool.
     bool respawn = false;
+    /// At most this many tasks submitted and not yet finished, queued or in a worker (0: 65,536;
+    /// a map chunk is one task): submit() blocks while the pool holds that many, so a producer
+    /// faster than the workers cannot fill memory. Callbacks on the pool's I/O thread never block.
+    std::size_t max_queued = 0;
   };
 
   /// Starts the workers (all of them, at once) and the pool's I/O thread.
@@ -126,6 +130,7 @@ class process_pool {
 
   /// Runs `f(args...)` in a worker and returns a future of its result. `f` must be sendable (see
   /// the class comment); `args` are encoded at the call, so later changes to them do not count.
+  /// Blocks: while the pool holds `max_queued` unfinished tasks.
   /// Errors: `invalid_state_error` after shutdown(); `broken_pool` once the pool is broken. The
   /// future: what `f` threw (see "Exceptions"); `broken_pool` if its worker died;
   /// `timeout_error` past its timeout; `decode_error` if the result could not be decoded.
