@@ -1,4 +1,4 @@
-// What every tandem executor offers (thread_pool now, process_pool next): options and the concept.
+// What every tandem executor offers (thread_pool, process_pool): options and the concept.
 #pragma once
 
 #include <concepts>

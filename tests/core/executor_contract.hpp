@@ -1,6 +1,6 @@
-// The executor contract: one typed suite every tandem executor must pass (thread_pool now,
-// process_pool next). The work is plain functions and values only, so that the same tests can
-// cross a process boundary later.
+// The executor contract: one typed suite every tandem executor must pass (thread_pool and
+// process_pool). The work is plain functions and values only, so that the same tests cross a
+// process boundary.
 //
 // Instantiate with a "pool factory" type P offering `using pool = ...;`,
 // `static constexpr std::size_t workers`, and `static std::unique_ptr<pool> make()`.
