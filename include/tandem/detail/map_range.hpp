@@ -114,7 +114,9 @@ chunk_vector<R> apply_chunk(const F& f, It first, It last, std::size_t n) {
 /// True for executors whose chunks cross a process boundary: they offer
 /// `submit_chunk<Result>(f, std::vector<item>)` and run it elsewhere.
 template <class Executor>
-concept sends_chunks = requires { requires Executor::sends_chunks; };
+concept sends_chunks = requires {
+  requires Executor::sends_chunks;
+};
 
 /// Reads the input a chunk at a time and submits each chunk to the executor.
 template <class Executor, class F, class View>
@@ -156,8 +158,7 @@ class chunk_feeder {
       for (std::size_t i = 0; i < chunksize_ && next_ != std::ranges::end(view_); ++i, ++next_)
         items.push_back(*next_);
       return ex_.template submit_chunk<result_type>(f_, items);
-    } else if constexpr (std::ranges::random_access_range<View> &&
-                         std::ranges::sized_range<View>) {
+    } else if constexpr (std::ranges::random_access_range<View> && std::ranges::sized_range<View>) {
       // Zero-copy: the task reads the input in place; the range outlives its tasks.
       auto first = next_;
       auto left = static_cast<std::size_t>(std::ranges::end(view_) - first);
@@ -390,9 +391,9 @@ class unordered_map_range final : public map_range_base<Executor, F, View> {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::size_t outstanding_ = 0;         // submitted, callback not yet run; guarded by mu_
+  std::size_t outstanding_ = 0;       // submitted, callback not yet run; guarded by mu_
   std::list<chunk_future> inflight_;  // guarded by mu_
-  std::deque<chunk_future> ready_;      // guarded by mu_
+  std::deque<chunk_future> ready_;    // guarded by mu_
 };
 
 }  // namespace tandem::detail
