@@ -240,6 +240,7 @@ class process_pool {
   [[nodiscard]] tandem::start_method start_method() const noexcept;
 
   // ---- for map ranges (detail/map_range.hpp): chunks travel as one message each
+  /// Tells the map ranges to gather each chunk into a vector and hand it to submit_chunk().
   static constexpr bool sends_chunks = true;
   /// Runs `f` over `items` in one worker; the future holds the results in order.
   template <class Result, class F, class Item>
