@@ -134,7 +134,9 @@ TEST_P(Faults, WithRespawnOnlyTheRunningTaskFails) {
 
 TEST_P(Faults, CrashWithAPayloadLargerThanThePipeInFlight) {
   process_pool pool(with({.processes = 1}));
-  auto running = pool.submit(sleep_ms, 300L);
+  // Far longer than the test: the kill below must find it running, however slow the build
+  // (ThreadSanitizer takes a while to encode 8 MiB).
+  auto running = pool.submit(sleep_ms, 60'000L);
   std::this_thread::sleep_for(50ms);
   std::vector<char> big(8u << 20, 'x');  // 8 MiB: the 1 MiB pipe fills while the worker sleeps
   auto stuck = pool.submit(size_of, big);
