@@ -206,79 +206,64 @@ void finish_line(json_line& out, const warm_pool& w, const meter& m,
 
 // ------------------------------------------------------------------ W5, W5b
 
-/// W5: pool.map(double_it, 0..n-1) with the default chunking, results summed in order.
-void run_w5(long n) {
+/// Runs `body(pool)` on a warm pool, timed; it must return the sum of 2i over 0..n-1. Checks
+/// the sum and prints the line. `chunksize`: 0 reports the pool's automatic one, -1 none.
+template <class Body>
+void run_summed(const char* label, const char* workload, const char* method, const char* unit,
+                long n, long chunksize, Body body) {
   auto w = make_warm_pool();
   const std::vector<pid_t> pids = w->pool.pids();
   const meter m(workers_cpu(pids));
   const auto t0 = clock_type::now();
-  long long sum = 0;
-  for (long v : w->pool.map(double_it, std::views::iota(0L, n))) sum += v;
+  const long long sum = body(w->pool);
   const double wall = since(t0);
   const long long want = static_cast<long long>(n) * (n - 1);
-  if (sum != want) fail("w5: sum " + std::to_string(sum) + ", expected " + std::to_string(want));
+  if (sum != want)
+    fail(std::string(label) + ": sum " + std::to_string(sum) + ", expected " +
+         std::to_string(want));
   json_line out;
-  out.add("workload", "W5")
-      .add("method", "process_pool.map")
-      .add("n", n)
-      .add("chunksize", static_cast<long>(tandem::detail::auto_chunksize(
-                            static_cast<std::size_t>(n), w->pool.max_workers())))
-      .add("rate", static_cast<double>(n) / wall)
-      .add("unit", "items/s")
-      .add("wall_s", wall);
+  out.add("workload", workload).add("method", method).add("n", n);
+  if (chunksize == 0)
+    chunksize = static_cast<long>(
+        tandem::detail::auto_chunksize(static_cast<std::size_t>(n), w->pool.max_workers()));
+  if (chunksize > 0) out.add("chunksize", chunksize);
+  out.add("rate", static_cast<double>(n) / wall).add("unit", unit).add("wall_s", wall);
   finish_line(out, *w, m, pids);
   out.add("check", sum).print();
+}
+
+/// W5: pool.map(double_it, 0..n-1) with the default chunking, results summed in order.
+void run_w5(long n) {
+  run_summed("w5", "W5", "process_pool.map", "items/s", n, 0, [n](tandem::process_pool& pool) {
+    long long sum = 0;
+    for (long v : pool.map(double_it, std::views::iota(0L, n))) sum += v;
+    return sum;
+  });
 }
 
 /// W5b, submit form: n x submit(double_it, i), every future kept, then get() each and sum.
 void run_w5b_submit(long n) {
-  auto w = make_warm_pool();
-  const std::vector<pid_t> pids = w->pool.pids();
-  const meter m(workers_cpu(pids));
-  const auto t0 = clock_type::now();
-  std::vector<tandem::future<long>> futs;
-  futs.reserve(static_cast<std::size_t>(n));
-  for (long i = 0; i < n; ++i) futs.push_back(w->pool.submit(double_it, i));
-  long long sum = 0;
-  for (const auto& f : futs) sum += f.get();
-  const double wall = since(t0);
-  const long long want = static_cast<long long>(n) * (n - 1);
-  if (sum != want)
-    fail("w5b_submit: sum " + std::to_string(sum) + ", expected " + std::to_string(want));
-  json_line out;
-  out.add("workload", "W5b")
-      .add("method", "process_pool.submit")
-      .add("n", n)
-      .add("rate", static_cast<double>(n) / wall)
-      .add("unit", "tasks/s")
-      .add("wall_s", wall);
-  finish_line(out, *w, m, pids);
-  out.add("check", sum).print();
+  run_summed("w5b_submit", "W5b", "process_pool.submit", "tasks/s", n, -1,
+             [n](tandem::process_pool& pool) {
+               std::vector<tandem::future<long>> futs;
+               futs.reserve(static_cast<std::size_t>(n));
+               for (long i = 0; i < n; ++i) futs.push_back(pool.submit(double_it, i));
+               long long sum = 0;
+               for (const auto& f : futs) sum += f.get();
+               return sum;
+             });
 }
 
 /// W5b, imap form: imap_unordered(double_it, 0..n-1, chunksize 1): one message per item.
 void run_w5b_imap(long n) {
-  auto w = make_warm_pool();
-  const std::vector<pid_t> pids = w->pool.pids();
-  const meter m(workers_cpu(pids));
-  const auto t0 = clock_type::now();
-  long long sum = 0;
-  for (long v : w->pool.imap_unordered(double_it, std::views::iota(0L, n), {.chunksize = 1}))
-    sum += v;
-  const double wall = since(t0);
-  const long long want = static_cast<long long>(n) * (n - 1);
-  if (sum != want)
-    fail("w5b_imap: sum " + std::to_string(sum) + ", expected " + std::to_string(want));
-  json_line out;
-  out.add("workload", "W5b")
-      .add("method", "process_pool.imap_unordered")
-      .add("n", n)
-      .add("chunksize", 1)
-      .add("rate", static_cast<double>(n) / wall)
-      .add("unit", "tasks/s")
-      .add("wall_s", wall);
-  finish_line(out, *w, m, pids);
-  out.add("check", sum).print();
+  run_summed(
+      "w5b_imap", "W5b", "process_pool.imap_unordered", "tasks/s", n, 1,
+      [n](tandem::process_pool& pool) {
+        long long sum = 0;
+        for (long v : pool.imap_unordered(double_it, std::views::iota(0L, n), {.chunksize = 1}))
+          sum += v;
+        return sum;
+      });
 }
 
 /// The q-quantile (0..1) of sorted `xs` by the nearest-rank method.

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "process/start_methods.hpp"
 #include "tandem/process/process_pool.hpp"
 #include "test_support.hpp"
 
@@ -52,25 +53,8 @@ long segfault_on(long x) {
 
 undecodable make_undecodable(int v) { return {v}; }
 
-std::string start_name(const ::testing::TestParamInfo<start_method>& i) {
-  switch (i.param) {
-    case start_method::fork:
-      return "fork";
-    case start_method::forkserver:
-      return "forkserver";
-    case start_method::spawn:
-      return "spawn";
-  }
-  return "unknown";
-}
-
-class Faults : public ::testing::TestWithParam<start_method> {
+class Faults : public tandem::test::start_method_test {
  protected:
-  process_pool::options with(process_pool::options o) {
-    o.start_method = GetParam();
-    return o;
-  }
-  // Waits (bounded) until `pid` runs something: a task sleeping in it.
   static void kill_now(long pid) { ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGKILL), 0); }
 };
 
@@ -246,9 +230,7 @@ TEST_P(Faults, WorkersDieWithTheirParent) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, Faults,
-                         ::testing::Values(start_method::fork, start_method::forkserver,
-                                           start_method::spawn),
-                         start_name);
+INSTANTIATE_TEST_SUITE_P(StartMethods, Faults, tandem::test::all_start_methods(),
+                         tandem::test::start_name);
 
 }  // namespace

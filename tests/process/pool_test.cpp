@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "process/start_methods.hpp"
 #include "tandem/process/shared_array.hpp"
 #include "tandem/wait.hpp"
 #include "test_support.hpp"
@@ -54,25 +55,7 @@ std::set<int> open_fds() {
   return out;
 }
 
-std::string start_name(const ::testing::TestParamInfo<start_method>& i) {
-  switch (i.param) {
-    case start_method::fork:
-      return "fork";
-    case start_method::forkserver:
-      return "forkserver";
-    case start_method::spawn:
-      return "spawn";
-  }
-  return "unknown";
-}
-
-class ProcessPoolStart : public ::testing::TestWithParam<start_method> {
- protected:
-  process_pool::options with(process_pool::options o) {
-    o.start_method = GetParam();
-    return o;
-  }
-};
+class ProcessPoolStart : public tandem::test::start_method_test {};
 
 TEST_P(ProcessPoolStart, RunsInAnotherProcess) {
   process_pool pool(with({.processes = 2}));
@@ -106,10 +89,8 @@ TEST_P(ProcessPoolStart, MapAndSubmitAgree) {
   EXPECT_EQ(pool.submit(twice, 21L).get(), 42);
 }
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolStart,
-                         ::testing::Values(start_method::fork, start_method::forkserver,
-                                           start_method::spawn),
-                         start_name);
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolStart, tandem::test::all_start_methods(),
+                         tandem::test::start_name);
 
 TEST(ProcessPool, DefaultStartMethodIsForkserverAfterProcessInit) {
   EXPECT_EQ(tandem::default_start_method(), start_method::forkserver);
