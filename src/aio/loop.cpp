@@ -447,6 +447,14 @@ void loop::unwatch(int fd) noexcept {
   if (impl_->epfd >= 0) ::epoll_ctl(impl_->epfd, EPOLL_CTL_DEL, fd, nullptr);
 }
 
+void loop::watch_level(int fd, std::uint32_t events, detail::io_source* src, bool registered) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = src;
+  if (::epoll_ctl(impl_->epfd, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+    throw_errno("epoll_ctl");
+}
+
 namespace {
 void update_level_watch(int epfd, int fd, loop::impl::fd_callbacks* cb, bool existed) {
   epoll_event ev{};

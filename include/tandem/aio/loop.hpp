@@ -183,6 +183,10 @@ class loop {
   void watch(int fd, std::uint32_t events, detail::io_source* src);
   /// Deregisters `fd` (no error if it is not registered).
   void unwatch(int fd) noexcept;
+  /// Registers `fd` level-triggered for `events` reporting to `src`, or changes the events of an
+  /// fd registered so (`registered`). For sources that do not drain the fd on every event
+  /// (libcurl reads one buffer per call). Errors: std::system_error.
+  void watch_level(int fd, std::uint32_t events, detail::io_source* src, bool registered);
   /// Monotonic nanoseconds, the unit of timer_node::deadline_ns.
   [[nodiscard]] static std::int64_t now_ns() noexcept;
   /// The loop's private state (src/aio/detail/loop_impl.hpp), for the layer's own sources.
