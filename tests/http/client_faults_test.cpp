@@ -234,13 +234,15 @@ aio::task<void> thousand_concurrent() {
   aio::server bad = co_await http_test::start(http_test::hang_up);
   const int fds_before = tandem::test::count_entries("/proc/self/fd");
   http::session s;  // limit 100
-  std::vector<aio::task<http::response>> tasks;
+  std::vector<aio::task_handle<http::response>> tasks;
   for (int i = 0; i < 1000; ++i)
-    tasks.push_back(one_post(s, url(i % 2 ? bad.port() : good.port()), i));
+    tasks.push_back(aio::create_task(one_post(s, url(i % 2 ? bad.port() : good.port()), i)));
+  co_await aio::sleep(0.01);  // every request has started: 1,000 in flight, 100 connections
+  EXPECT_EQ(s.active_requests(), 1000u);
   int ok = 0, failed = 0, max_fds = 0;
   for (auto& t : tasks) {
     try {
-      http::response r = co_await std::move(t);
+      http::response r = co_await t;
       ok += r.status() == 200;
     } catch (const http::connection_error&) {
       ++failed;
