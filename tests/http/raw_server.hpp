@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "tandem/aio.hpp"
 
@@ -39,11 +41,13 @@ inline std::string url(std::uint16_t port, const std::string& path = "/") {
   return "http://127.0.0.1:" + std::to_string(port) + path;
 }
 
-/// Requests seen by the behaviours below that count them.
+/// Requests and connections seen by the behaviours below that count them.
 inline std::atomic<int> requests_seen{0};
+inline std::atomic<int> connections_seen{0};
 
 /// Answers every request with 200 and `size` bytes of 'x', keeping the connection alive.
 inline aio::task<void> answer_ok(std::size_t size, aio::stream_reader r, aio::stream_writer w) {
+  ++connections_seen;
   for (;;) {
     std::string head = co_await read_request(r);
     if (head.empty()) co_return;
@@ -114,5 +118,47 @@ inline aio::task<void> hang_up(aio::stream_reader r, aio::stream_writer w) {
 inline aio::task<aio::server> start(aio::client_handler handler) {
   co_return co_await aio::start_server(std::move(handler), "127.0.0.1", 0, {.backlog = 4096});
 }
+
+}  // namespace http_test
+
+namespace http_test {
+
+/// A raw server on its own thread and loop, for clients that block (fetch()).
+/// The destructor stops the server and joins the thread.
+class server_thread {
+ public:
+  explicit server_thread(aio::client_handler handler) {
+    std::future<std::uint16_t> port = ready_.get_future();
+    thread_ = std::thread(
+        [this, h = std::move(handler)]() mutable { aio::run(serve(std::move(h), this)); });
+    port_ = port.get();
+  }
+  ~server_thread() {
+    loop_->call_soon_threadsafe([ev = stop_] { ev->set(); });
+    thread_.join();
+  }
+  server_thread(const server_thread&) = delete;
+  server_thread& operator=(const server_thread&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  static aio::task<void> serve(aio::client_handler h, server_thread* self) {
+    aio::server srv = co_await start(std::move(h));
+    aio::event stop;
+    self->loop_ = &aio::get_running_loop();
+    self->stop_ = &stop;
+    self->ready_.set_value(srv.port());  // publishes loop_ and stop_ to the constructor
+    co_await stop.wait();
+    srv.close();
+    srv.abort_clients();
+    co_await srv.wait_closed();
+  }
+
+  std::promise<std::uint16_t> ready_;
+  aio::loop* loop_ = nullptr;
+  aio::event* stop_ = nullptr;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+};
 
 }  // namespace http_test
