@@ -8,7 +8,7 @@ PRESET ?= release
 LAB_ARGS ?=
 DEPS := cmake ninja-build g++ make python3 time libgtest-dev libgmock-dev libbenchmark-dev \
         libtbb-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
-        libcurl4-openssl-dev libhttp-parser-dev
+        libcurl4-openssl-dev libhttp-parser-dev nginx openssl
 # Only `make bench` needs these (the event-loop peers: Asio, Boost.Fiber, uvloop; W9's nginx, wrk
 # and Python HTTP clients); kept out of DEPS so that `make test` and CI do not install them.
 BENCH_DEPS := libasio-dev libboost-fiber-dev libboost-context-dev python3-uvloop \
