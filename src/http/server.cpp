@@ -3,10 +3,14 @@
 //
 //   shutdown():  stopping = true, listener.close() (no more accepts)
 //                idle connections: close now; the others close after their response
+//                handlers whose client already closed: cancel (checked again each sweep)
 //                wait_closed() for at most shutdown_timeout, then cancel + abort the rest
 #include "tandem/http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <limits>
 #include <utility>
@@ -47,6 +51,27 @@ void sweep(server_state& s) {
     if (c->ph != server_connection::phase::handling && c->deadline_ns <= now) c->writer.abort();
 }
 
+// True if the peer of `fd` closed or reset its end: a peek finds end of stream (nothing it sent
+// is left unread in the kernel) or an error.
+bool peer_gone(int fd) noexcept {
+  if (fd < 0) return true;
+  char b = 0;
+  ssize_t n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+// While shutting down: a handler whose client has gone away has no one to answer, so it is
+// cancelled instead of being waited for (up to shutdown_timeout). Not done while serving: a
+// client that half-closes after its request (shutdown(SHUT_WR)) looks the same and still reads
+// the answer, and the peek costs a syscall per busy connection.
+void cancel_abandoned(server_state& s) {
+  for (server_connection* c : snapshot(s)) {
+    if (c->ph != server_connection::phase::handling || !peer_gone(c->writer.fd())) continue;
+    if (c->task) c->task->cancel("http::server shutdown: the client went away");
+    c->writer.abort();
+  }
+}
+
 // Re-arms itself every min(1 s, read_timeout / 10): a late connection is closed within a tenth
 // of read_timeout of its deadline, and a server with a minute-long timeout wakes once a second.
 // One timer for the whole server costs less than a timer per read. Holds the state weakly so a
@@ -58,6 +83,7 @@ void arm_sweep(const std::shared_ptr<server_state>& s) {
     if (std::shared_ptr<server_state> st = w.lock()) {
       if (!st->listener) return;  // shut down
       sweep(*st);
+      if (st->stopping) cancel_abandoned(*st);
       arm_sweep(st);
     }
   });
@@ -90,6 +116,7 @@ aio::task<void> drain_op(std::weak_ptr<server_state> w) {
   s->listener->close();
   for (server_connection* c : snapshot(*s))
     if (c->idle()) c->writer.close();  // its pending read ends; the task finishes
+  cancel_abandoned(*s);
   bool late = false;
   try {
     co_await aio::wait_for(s->listener->wait_closed(), s->opts.shutdown_timeout);

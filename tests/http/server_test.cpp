@@ -513,4 +513,22 @@ TEST_F(Server, ShutdownTimeoutAbortsAHandlerThatNeverFinishes) {
   with_server(shutdown_timeout, {.shutdown_timeout = 0.2});
 }
 
+// A handler whose client has already gone away is not waited for: nobody would read its answer.
+aio::task<void> abandoned(http::server& app) {
+  {
+    aio::connection c = co_await aio::open_connection("127.0.0.1", app.port());
+    c.writer.write(get("/slow/30"));
+    while (app.stats().connections < 1) co_await aio::sleep(0.005);
+    co_await aio::sleep(0.05);
+    c.writer.close();
+    co_await c.writer.wait_closed();
+  }
+  EXPECT_EQ(app.active_connections(), 1u);  // its handler still sleeps
+  auto t0 = clock_type::now();
+  co_await app.shutdown();
+  EXPECT_LE(since(t0), tolerance_s);
+  EXPECT_EQ(app.active_connections(), 0u);
+}
+TEST_F(Server, ShutdownCancelsAHandlerWhoseClientLeft) { with_server(abandoned); }
+
 }  // namespace

@@ -106,8 +106,8 @@ class server {
 
   /// Adds a route: `method` ("GET"...) and a path pattern whose `{name}` segments capture a path
   /// segment into request::params ("/users/{id}/posts/{post}"). Routes are tried in the order
-  /// added. Returns *this. Errors: std::invalid_argument for a pattern not starting with '/' or
-  /// with an unclosed '{'.
+  /// added. Returns *this. Errors: std::invalid_argument for a pattern not starting with '/',
+  /// with an unclosed '{', or with a `{name}` that is not a whole segment ("/f/{name}.txt").
   server& route(std::string method, std::string pattern, handler h);
   /// route("GET", ...). Follows aiohttp's router.add_get (which serves HEAD too).
   server& get(std::string pattern, handler h);
@@ -128,7 +128,9 @@ class server {
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// Graceful shutdown: stops accepting, closes idle connections, lets requests in flight finish
   /// (their connections close after the response), and after options.shutdown_timeout closes
-  /// whatever is left. Returns when every connection is closed. Idempotent.
+  /// whatever is left (cancelling its handler). A handler whose client has already closed its
+  /// connection is cancelled at once: nobody is left to read its answer. Returns when every
+  /// connection is closed. Idempotent.
   /// Follows aiohttp's AppRunner.cleanup (shutdown_timeout).
   [[nodiscard]] aio::task<void> shutdown();
   /// Connections open now.
