@@ -531,4 +531,29 @@ aio::task<void> abandoned(http::server& app) {
 }
 TEST_F(Server, ShutdownCancelsAHandlerWhoseClientLeft) { with_server(abandoned); }
 
+// Destroying a server that was not shut down closes everything at once: the listener, idle
+// connections, and connections whose handler is still running (the handler is cancelled).
+aio::task<void> destroyed_abruptly() {
+  std::uint16_t port = 0;
+  aio::connection busy;
+  aio::connection idle;
+  {
+    http::server app;
+    add_routes(app);
+    co_await app.start("127.0.0.1", 0);
+    port = app.port();
+    busy = co_await aio::open_connection("127.0.0.1", port);
+    busy.writer.write(get("/slow/30"));
+    idle = co_await aio::open_connection("127.0.0.1", port);
+    idle.writer.write(get("/"));
+    EXPECT_EQ((co_await read_reply(idle.reader)).status, 200);
+    co_await aio::sleep(0.05);
+    EXPECT_EQ(app.active_connections(), 2u);
+  }
+  EXPECT_EQ(co_await read_to_eof(busy.reader), "");
+  EXPECT_EQ(co_await read_to_eof(idle.reader), "");
+  EXPECT_THROW(co_await aio::open_connection("127.0.0.1", port), std::system_error);
+}
+TEST_F(Server, DestroyedWithoutShutdownClosesEverything) { aio::run(destroyed_abruptly()); }
+
 }  // namespace
