@@ -65,7 +65,9 @@ struct server_options {
   /// Largest request body accepted, in bytes; a larger one gets 413. aiohttp's default (1 MiB).
   std::size_t max_body_size = std::size_t{1} << 20;
   /// Seconds a connection may wait for its next complete request (idle keep-alive, or headers
-  /// and body arriving too slowly) before the server closes it. Guards against slowloris.
+  /// and body arriving too slowly) before the server closes it. Guards against slowloris. Also
+  /// how long a response may wait for a client that stops reading it. Checked every
+  /// min(1 s, read_timeout / 10), so a connection closes up to that much late.
   double read_timeout = 60.0;
   /// Seconds shutdown() lets in-flight requests finish before closing their connections.
   double shutdown_timeout = 30.0;
