@@ -85,7 +85,8 @@ aio::task<http::response> gauged(std::shared_ptr<load_gauge> g, http::request) {
 struct fixture {
   std::shared_ptr<flaky_state> flaky = std::make_shared<flaky_state>();
   std::shared_ptr<load_gauge> gauge = std::make_shared<load_gauge>();
-  std::unique_ptr<http::server> srv = std::make_unique<http::server>();
+  std::unique_ptr<http::server> srv =
+      std::make_unique<http::server>(http::server_options{.max_body_size = std::size_t{4} << 20});
   std::string base;
 };
 
