@@ -1,33 +1,37 @@
 #include "lab/io.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <mutex>
-#include <string>
+#include <stdexcept>
+#include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "lab/async_workload.hpp"
+#include "lab/harness.hpp"
 #include "lab/methods.hpp"
 #include "lab/report.hpp"
-#include "lab/verdict.hpp"
 #include "tandem/aio/event.hpp"
+#include "tandem/aio/gather.hpp"
+#include "tandem/aio/loop.hpp"
 #include "tandem/aio/run.hpp"
 #include "tandem/aio/sleep.hpp"
-#include "tandem/aio/streams.hpp"
+#include "tandem/error.hpp"
+#include "tandem/http/fetch.hpp"
+#include "tandem/http/server.hpp"
+#include "tandem/http/session.hpp"
 
 namespace tandem::lab {
 
@@ -43,54 +47,57 @@ struct latency_server::control {
 
 namespace {
 
-// Parses the decimal number at the start of `line`; nullopt if there is none.
-std::optional<std::uint64_t> parse_number(std::string_view line) {
+// Parses the decimal number at the start of `s`; nullopt if there is none.
+std::optional<std::uint64_t> parse_number(std::string_view s) {
   std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), v);
-  if (ec != std::errc() || end == line.data()) return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end == s.data()) return std::nullopt;
   return v;
 }
 
-// One connection of the server: answers every line after the latency, until end of stream.
-aio::task<void> answer_requests(double latency_s, aio::stream_reader r, aio::stream_writer w) {
-  for (;;) {
-    std::string line = co_await r.readline();
-    if (line.empty()) co_return;
-    auto v = parse_number(line);
-    co_await aio::sleep(latency_s);
-    w.write(v ? std::to_string(*v + 1) + "\n" : std::string("error\n"));
-    co_await w.drain();
-  }
+// GET /item/{k}: waits the latency, then answers "<k + 1>\n" padded to io_body_bytes.
+aio::task<http::response> answer_item(double latency_s, http::request req) {
+  auto k = parse_number(req.param("k"));
+  if (!k) co_return http::response(400, "not an item number\n");
+  co_await aio::sleep(latency_s);
+  std::string body = std::to_string(*k + 1) + "\n";
+  body.resize(io_body_bytes, '.');
+  co_return http::response(200, std::move(body));
 }
 
+// Publishes the server loop for the destructor's stop request while the serving frame lives.
+class published {
+ public:
+  published(latency_server::control& c, aio::event& stop) : c_(c) {
+    std::lock_guard lk(c_.mu);
+    c_.loop = &aio::get_running_loop();
+    c_.stop = &stop;
+    if (c_.stop_requested) stop.set();
+  }
+  ~published() {
+    std::lock_guard lk(c_.mu);
+    c_.loop = nullptr;
+    c_.stop = nullptr;
+  }
+  published(const published&) = delete;
+  published& operator=(const published&) = delete;
+
+ private:
+  latency_server::control& c_;
+};
+
 aio::task<void> serve(std::shared_ptr<latency_server::control> c, double latency_s) {
-  // A backlog of 4096 (Linux's default somaxconn): 1,000 clients connecting at once must not
-  // overflow the accept queue, where a dropped SYN costs a 1 s retransmission.
-  aio::server srv = co_await aio::start_server(std::bind_front(answer_requests, latency_s),
-                                               "127.0.0.1", 0, {.backlog = 4096});
+  // The default backlog (4096, Linux's somaxconn) lets 1,000 clients connect at once without a
+  // dropped SYN (a 1 s retransmission). A shutdown_timeout of 1 s: by the time the lab stops the
+  // server every request has been answered, so only a failed run can leave one in flight.
+  http::server srv(http::server_options{.shutdown_timeout = 1.0});
+  srv.get("/item/{k}", std::bind_front(answer_item, latency_s));
+  co_await srv.start("127.0.0.1", 0);
   aio::event stop;
-  // Publishes the loop for the destructor's stop request while this frame lives.
-  struct published {
-    explicit published(latency_server::control& ctl, aio::event& ev) : c(ctl) {
-      std::lock_guard lk(c.mu);
-      c.loop = &aio::get_running_loop();
-      c.stop = &ev;
-      if (c.stop_requested) ev.set();
-    }
-    ~published() {
-      std::lock_guard lk(c.mu);
-      c.loop = nullptr;
-      c.stop = nullptr;
-    }
-    published(const published&) = delete;
-    published& operator=(const published&) = delete;
-    latency_server::control& c;
-  } publish(*c, stop);
+  published publish(*c, stop);
   c->ready.set_value(srv.port());
   co_await stop.wait();
-  srv.close();
-  srv.abort_clients();
-  co_await srv.wait_closed();
+  co_await srv.shutdown();
 }
 
 void server_thread(std::shared_ptr<latency_server::control> c, double latency_s) {
@@ -130,158 +137,336 @@ latency_server::~latency_server() {
   thread_.join();
 }
 
+std::string latency_server::url(std::size_t k) const {
+  return fmt::format("http://127.0.0.1:{}/item/{}", port_, k);
+}
+
+// ------------------------------------------------------------------ the URL file
+
 namespace {
 
-// ------------------------------------------------------------------ blocking clients
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::system_category(), what);
-}
+bool is_ascii_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-int connect_blocking(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno("io: socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    int err = errno;
-    ::close(fd);
-    errno = err;
-    throw_errno("io: connect");
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (is_ascii_alpha(c)) c = static_cast<char>(c | 0x20);  // ASCII lower case
+    if (c != prefix[i]) return false;
   }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
+  return true;
 }
 
-// One request on a blocking socket: send the line, read the answer line.
-std::uint64_t request_blocking(int fd, std::size_t i) {
-  std::string line = std::to_string(i) + "\n";
-  for (std::size_t sent = 0; sent < line.size();) {
-    ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+// True for "http://host..." or "https://host..." (scheme in any case) with no whitespace or
+// control character inside, whose authority has a non-empty host (after any user info; a port,
+// if any, is digits). What curl would still refuse is reported by the request itself.
+bool is_http_url(std::string_view u) {
+  for (char c : u)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  std::size_t rest = 0;
+  if (iequals_prefix(u, "http://"))
+    rest = 7;
+  else if (iequals_prefix(u, "https://"))
+    rest = 8;
+  else
+    return false;
+  std::string_view authority = u.substr(rest, u.find_first_of("/?#", rest) - rest);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view port;
+  if (authority.starts_with('[')) {  // an IPv6 literal: "[::1]:8080"
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    port = authority.substr(close + 1);
+    if (!port.empty() && port.front() != ':') return false;
+  } else {
+    std::size_t colon = authority.find(':');
+    if (colon == 0 || authority.empty()) return false;
+    if (colon != std::string_view::npos) port = authority.substr(colon);
+  }
+  if (!port.empty()) port.remove_prefix(1);  // the ':'
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The whole file at `path`. Errors: usage_error naming the file and the reason.
+std::string read_whole_file(const std::string& path) {
+  auto fail = [&](int err) {
+    return usage_error(
+        fmt::format("cannot read the URL file {}: {}", path, std::generic_category().message(err)));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw fail(errno);
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("io: send");
-    sent += static_cast<std::size_t>(n);
-  }
-  char buf[32];
-  std::size_t got = 0;
-  while (got == 0 || buf[got - 1] != '\n') {
-    if (got == sizeof buf) throw std::runtime_error("io: answer too long");
-    ssize_t n = ::recv(fd, buf + got, sizeof buf - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("io: recv");
-    if (n == 0) throw std::runtime_error("io: the server closed the connection");
-    got += static_cast<std::size_t>(n);
-  }
-  auto v = parse_number({buf, got});
-  if (!v) throw std::runtime_error("io: malformed answer");
-  return *v;
-}
-
-// Blocking connections to the server, reused across tasks and runs: a task takes an idle one
-// (or opens one), so a pool of n threads ends up with n connections, as a real client's
-// connection pool would.
-class connection_pool {
- public:
-  explicit connection_pool(std::uint16_t port) : port_(port) {}
-  ~connection_pool() {
-    for (int fd : idle_) ::close(fd);
-  }
-  connection_pool(const connection_pool&) = delete;
-  connection_pool& operator=(const connection_pool&) = delete;
-  int take() {
-    {
-      std::lock_guard lk(mu_);
-      if (!idle_.empty()) {
-        int fd = idle_.back();
-        idle_.pop_back();
-        return fd;
-      }
+    if (n < 0) {  // EISDIR for a directory
+      int err = errno;
+      ::close(fd);
+      throw fail(err);
     }
-    return connect_blocking(port_);
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
   }
-  void give_back(int fd) {
-    std::lock_guard lk(mu_);
-    idle_.push_back(fd);
-  }
-
- private:
-  std::uint16_t port_;
-  std::mutex mu_;
-  std::vector<int> idle_;  // guarded by mu_
-};
-
-struct io_shared {
-  std::shared_ptr<latency_server> server;
-  connection_pool pool;
-  explicit io_shared(std::shared_ptr<latency_server> s)
-      : server(std::move(s)), pool(server->port()) {}
-};
-
-// ------------------------------------------------------------------ the workload
-
-class io_session final : public async_workload::session {
- public:
-  explicit io_session(aio::connection c) : c_(std::move(c)) {}
-  aio::task<task_result> run_task(std::size_t i) override {
-    c_.writer.write(std::to_string(i) + "\n");
-    std::string answer = co_await c_.reader.readline();
-    auto v = parse_number(answer);
-    if (!v) throw std::runtime_error("io: malformed or missing answer");
-    co_return task_result{.value = *v};
-  }
-
- private:
-  aio::connection c_;
-};
-
-aio::task<std::unique_ptr<async_workload::session>> open_io_session(std::uint16_t port) {
-  aio::connection c = co_await aio::open_connection("127.0.0.1", port);
-  co_return std::make_unique<io_session>(std::move(c));
+  ::close(fd);
+  return out;
 }
 
-class io_workload final : public workload, public async_workload {
+}  // namespace
+
+std::vector<std::string> read_url_file(const std::string& path) {
+  std::string text = read_whole_file(path);
+  std::vector<std::string> urls;
+  std::size_t line_no = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
+    while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (!is_http_url(line))
+      throw usage_error(fmt::format("{}:{}: not an http(s) URL: \"{}\"", path, line_no, line));
+    urls.emplace_back(line);
+  }
+  if (urls.empty())
+    throw usage_error(fmt::format("{}: no URLs (every line is blank or a # comment)", path));
+  return urls;
+}
+
+// ------------------------------------------------------------------ the workloads
+
+namespace {
+
+// What both io workloads share: a URL per task, and a judgement of its answer. The blocking
+// methods call run_task (http::get on the calling thread); the session method fetches url(i) on
+// its loop and hands the response to judge(): the two clients differ only in how they fetch.
+class http_workload : public workload {
  public:
-  io_workload(std::shared_ptr<io_shared> s, std::size_t requests)
+  /// The URL task `i` fetches.
+  [[nodiscard]] virtual std::string url(std::size_t i) const = 0;
+  /// Task `i`'s result from its response. Errors: check_error for a wrong answer.
+  [[nodiscard]] virtual task_result judge(std::size_t i, const http::response& r) const = 0;
+  [[nodiscard]] task_result run_task(std::size_t i) const final {
+    return judge(i, http::get(url(i)));
+  }
+};
+
+class io_workload final : public http_workload {
+ public:
+  io_workload(std::shared_ptr<latency_server> s, std::size_t requests)
       : s_(std::move(s)), requests_(requests) {}
   [[nodiscard]] std::size_t task_count() const override { return requests_; }
-  [[nodiscard]] task_result run_task(std::size_t i) const override {
-    int fd = s_->pool.take();
-    std::uint64_t v;
-    try {
-      v = request_blocking(fd, i);
-    } catch (...) {
-      ::close(fd);  // in an unknown state: never reuse it
-      throw;
-    }
-    s_->pool.give_back(fd);
-    return {.value = v};
+  [[nodiscard]] std::string url(std::size_t i) const override { return s_->url(i); }
+  [[nodiscard]] task_result judge(std::size_t i, const http::response& r) const override {
+    if (r.status() != 200)
+      throw check_error(fmt::format("io: {} answered {} {}", url(i), r.status(), r.reason()));
+    if (r.bytes().size() != io_body_bytes)
+      throw check_error(
+          fmt::format("io: {} answered {} bytes, not {}", url(i), r.bytes().size(), io_body_bytes));
+    auto v = parse_number(r.bytes());
+    if (!v) throw check_error(fmt::format("io: {} answered no token", url(i)));
+    return {.value = *v, .bytes = r.bytes().size()};
   }
   [[nodiscard]] std::unique_ptr<workload> prefix(std::size_t n) const override {
     return std::make_unique<io_workload>(s_, std::min(n, requests_));
   }
   [[nodiscard]] std::optional<std::string> check(const answer& a) const override {
     std::uint64_t n = requests_;
-    if (a.items != n || a.value != n * (n + 1) / 2)
-      return fmt::format("{} requests with token sum {}, expected {} with {}", a.items, a.value, n,
-                         n * (n + 1) / 2);
+    if (a.items != n || a.value != n * (n + 1) / 2 || a.bytes != n * io_body_bytes)
+      return fmt::format("{} requests with token sum {} and {} bytes, expected {} with {} and {}",
+                         a.items, a.value, a.bytes, n, n * (n + 1) / 2, n * io_body_bytes);
     return std::nullopt;
-  }
-  [[nodiscard]] aio::task<std::unique_ptr<session>> open_session() const override {
-    return open_io_session(s_->server->port());
   }
 
  private:
-  std::shared_ptr<io_shared> s_;
+  std::shared_ptr<latency_server> s_;
   std::size_t requests_;
 };
 
+class url_list_workload final : public http_workload {
+ public:
+  explicit url_list_workload(std::shared_ptr<const std::vector<std::string>> urls, std::size_t n)
+      : urls_(std::move(urls)), n_(n) {}
+  [[nodiscard]] std::size_t task_count() const override { return n_; }
+  [[nodiscard]] std::string url(std::size_t i) const override { return (*urls_)[i]; }
+  [[nodiscard]] task_result judge(std::size_t /*i*/, const http::response& r) const override {
+    bool ok = r.status() >= 200 && r.status() < 300;
+    return {.value = ok ? 1u : 0u, .bytes = r.bytes().size(), .failures = ok ? 0u : 1u};
+  }
+  [[nodiscard]] std::unique_ptr<workload> prefix(std::size_t n) const override {
+    return std::make_unique<url_list_workload>(urls_, std::min(n, n_));
+  }
+  [[nodiscard]] std::optional<std::string> check(const answer& a) const override {
+    if (a.items != n_ || a.value + a.failures != n_)
+      return fmt::format("{} requests ({} 2xx, {} not), expected {} answers", a.items, a.value,
+                         a.failures, n_);
+    return std::nullopt;
+  }
+
+ private:
+  std::shared_ptr<const std::vector<std::string>> urls_;
+  std::size_t n_;  // the first n_ URLs (a prefix for a sampled row)
+};
+
+// ------------------------------------------------------------------ the session method
+
+// One of the session method's coroutines: request after request until no index is left.
+// Everything is passed by pointer value: the coroutines run inside session_method::run, which
+// owns what the pointers point to until aio::run returns (STYLE: no capturing lambda coroutines).
+aio::task<void> session_worker(const http_workload* w, http::session* s, std::size_t* next,
+                               std::vector<task_result>* out) {
+  while (*next < w->task_count()) {
+    std::size_t i = (*next)++;
+    http::response r = co_await s->get(w->url(i));
+    (*out)[i] = w->judge(i, r);
+  }
+}
+
+aio::task<void> session_drive(const http_workload* w, std::size_t concurrency,
+                              std::vector<task_result>* out) {
+  // Written the way an aiohttp user would: one session for the job, whose connection limit is
+  // the concurrency (aiohttp's TCPConnector(limit=...)), so every coroutine has a connection.
+  http::session s(http::session_options{.limit = concurrency});
+  std::size_t next = 0;
+  std::vector<aio::task<void>> workers;
+  for (std::size_t k = 0; k < std::min(concurrency, w->task_count()); ++k)
+    workers.push_back(session_worker(w, &s, &next, out));
+  (void)co_await aio::gather(std::move(workers));
+}
+
+class session_method final : public method {
+ public:
+  explicit session_method(std::size_t concurrency) : concurrency_(concurrency) {}
+  [[nodiscard]] std::string name() const override { return "http::session"; }
+  [[nodiscard]] std::size_t workers() const override { return concurrency_; }
+  [[nodiscard]] std::vector<task_result> run(const workload& w) const override {
+    const auto* hw = dynamic_cast<const http_workload*>(&w);
+    if (!hw) throw std::invalid_argument("the http::session method needs an io workload");
+    std::vector<task_result> out(w.task_count());
+    aio::run(session_drive(hw, concurrency_, &out));
+    return out;
+  }
+
+ private:
+  std::size_t concurrency_;
+};
+
+}  // namespace
+
+std::unique_ptr<workload> make_io_workload(std::shared_ptr<latency_server> server,
+                                           std::size_t requests) {
+  return std::make_unique<io_workload>(std::move(server), requests);
+}
+
+std::unique_ptr<workload> make_url_list_workload(std::vector<std::string> urls) {
+  std::size_t n = urls.size();
+  return std::make_unique<url_list_workload>(
+      std::make_shared<const std::vector<std::string>>(std::move(urls)), n);
+}
+
+std::unique_ptr<method> make_http_session(std::size_t concurrency) {
+  if (concurrency == 0)
+    throw std::invalid_argument("make_http_session: concurrency must be at least 1");
+  return std::make_unique<session_method>(concurrency);
+}
+
+// ------------------------------------------------------------------ the verdict
+
+namespace {
+
+// Within this margin two rows are "as fast as" each other (as verdict.cpp's same_margin).
+constexpr double same_margin = 0.03;
+
+std::string times(double s) {
+  return s >= 10 ? fmt::format("{:.0f}x", s) : fmt::format("{:.2f}x", s);
+}
+
+bool is_session(const row& r) { return r.method.find("session") != std::string::npos; }
+
+}  // namespace
+
+std::string http_io_verdict(std::span<const row> rows, std::size_t requests,
+                            std::optional<std::uint32_t> latency_ms) {
+  if (rows.empty()) return "I/O-bound: nothing was measured.";
+  const row* winner = &rows.front();
+  for (const row& r : rows)
+    if (r.wall_s > 0 && (winner->wall_s <= 0 || r.wall_s < winner->wall_s)) winner = &r;
+  if (winner->wall_s <= 0) return "I/O-bound: every run was too fast for the clock to compare.";
+  auto best_where = [&](auto pred) -> const row* {
+    const row* b = nullptr;
+    for (const row& r : rows)
+      if (pred(r) && r.wall_s > 0 && (!b || r.wall_s < b->wall_s)) b = &r;
+    return b;
+  };
+  const row* pool = best_where([](const row& r) { return r.method == "thread_pool"; });
+  const row* loop = best_where(is_session);
+  const row* seq = best_where([](const row& r) { return r.method == "sequential"; });
+  auto rate = [&](const row& r) {
+    return group_digits(
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(requests) / r.wall_s)));
+  };
+  auto label = [](const row& r) {
+    if (is_session(r))
+      return fmt::format("{} with {} in flight", r.method, group_digits(r.workers));
+    if (r.method == "thread_pool") return fmt::format("thread_pool ({} workers)", r.workers);
+    return r.method;
+  };
+  std::string out = latency_ms ? fmt::format("I/O-bound ({} requests, {} ms each at the server)",
+                                             group_digits(requests), *latency_ms)
+                               : fmt::format("I/O-bound ({} requests to the listed URLs)",
+                                             group_digits(requests));
+  out += fmt::format(": {} won at {} requests/s", label(*winner), rate(*winner));
+  std::vector<std::string> against;
+  for (const row* b : {pool, loop, seq}) {
+    if (!b || b == winner || b->method == winner->method) continue;
+    double x = b->wall_s / winner->wall_s;
+    std::string who = b == seq ? std::string("sequential") : "the best " + label(*b);
+    against.push_back(x >= 1 + same_margin ? fmt::format("{} {}", times(x), who)
+                                           : fmt::format("as fast as {}", who));
+  }
+  for (std::size_t i = 0; i < against.size(); ++i)
+    out += (i == 0 ? ", " : i + 1 == against.size() ? " and " : ", ") + against[i];
+  // sequential comes last in `against` when it is there at all.
+  if (seq && seq != winner && latency_ms && *latency_ms > 0)
+    out += fmt::format(", which waits out each request in turn ({} x {} ms = {:g} s at least)",
+                       group_digits(requests), *latency_ms,
+                       static_cast<double>(requests) * *latency_ms / 1000.0);
+  // The measured reason: waiting costs (almost) no CPU, so the requests in flight set the pace.
+  double max_cpu = 0;
+  for (const row& r : rows) max_cpu = std::max(max_cpu, r.cpu_s);
+  out += fmt::format(
+      "; threads and coroutines both overlap the waiting, which used little CPU (at most {:.2f} "
+      "CPU-s a row), so the rate follows the requests in flight",
+      max_cpu);
+  auto mb = [](const row& r) { return static_cast<double>(r.peak_rss_bytes) / 1e6; };
+  if (pool && loop && pool->peak_rss_bytes > 0 && loop->peak_rss_bytes > 0)
+    out += fmt::format(
+        ": one loop thread kept {} in flight (peak {:.0f} MB), {} threads {} (peak {:.0f} MB)",
+        group_digits(std::min(loop->workers, requests)), mb(*loop), pool->workers,
+        std::min(pool->workers, requests), mb(*pool));
+  out += ".";
+  if (!latency_ms) {
+    const row* most = nullptr;
+    for (const row& r : rows)
+      if (r.result.failures > 0 && (!most || r.result.failures > most->result.failures)) most = &r;
+    if (most)
+      out += fmt::format(" Not every answer was 2xx: {} got {} that were not.", label(*most),
+                         group_digits(most->result.failures));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------ the experiment
 
-// Every connection costs the lab two fds (client and server ends). Raises the soft fd limit
-// toward the hard one if `needed` is more than it allows, as servers do; returns the limit.
+namespace {
+
+// Every loopback connection costs the lab two fds (client and server ends). Raises the soft fd
+// limit toward the hard one if `needed` is more than it allows, as servers do; returns the limit.
 rlim_t ensure_fd_limit(rlim_t needed) {
   rlimit r{};
   if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
@@ -298,20 +483,22 @@ class io_experiment final : public experiment {
 
   [[nodiscard]] std::string name() const override { return "io"; }
   [[nodiscard]] std::string summary() const override {
-    return "I/O-bound: --requests requests over loopback TCP to the lab's own aio server, which "
-           "answers each after --latency-ms; sequential (a sample) vs thread_pool at 32, 128 "
-           "workers vs aio at 100, 1,000 requests in flight.";
+    return "I/O-bound: --requests HTTP GETs to the lab's own http::server on loopback, which "
+           "answers each with 1 KiB after --latency-ms (or the URLs of --url-file); sequential (a "
+           "sample) vs thread_pool with blocking http::get at 32, 128 workers vs http::session "
+           "at 100, 1,000 requests in flight.";
   }
   void add_options(CLI::App& cmd) override {
-    cmd.add_option("--requests", opts_.requests, "number of requests")
-        ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-    cmd.add_option("--latency-ms", opts_.latency_ms,
-                   "how long the server waits before each answer, in milliseconds")
-        ->capture_default_str()
-        ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{60'000}));
+    CLI::Option* requests = cmd.add_option("--requests", opts_.requests, "number of requests")
+                                ->capture_default_str()
+                                ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    CLI::Option* latency =
+        cmd.add_option("--latency-ms", opts_.latency_ms,
+                       "how long the server waits before each answer, in milliseconds")
+            ->capture_default_str()
+            ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{60'000}));
     cmd.add_option("--sample", opts_.sample,
-                   "requests the sequential row makes (times scaled to --requests); 0: all")
+                   "requests the sequential row makes (times scaled to all requests); 0: all")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}));
     cmd.add_option("--workers", opts_.workers,
@@ -319,79 +506,73 @@ class io_experiment final : public experiment {
         ->delimiter(',')
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
     cmd.add_option("--concurrency", opts_.concurrency,
-                   "aio requests in flight, comma-separated (default: 100,1000)")
+                   "http::session requests in flight, comma-separated (default: 100,1000)")
         ->delimiter(',')
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    cmd.add_option("--url-file", opts_.url_file,
+                   "fetch the http(s) URLs listed in this file (one a line; blank lines and # "
+                   "comments skipped) instead of the lab's own server")
+        ->excludes(requests)
+        ->excludes(latency);
   }
   [[nodiscard]] prepared prepare(std::size_t /*cores*/) override {
-    std::size_t widest = 1;
-    for (std::size_t w : widths()) widest = std::max(widest, w);
-    for (std::size_t c : concurrencies()) widest = std::max(widest, c);
-    // Two fds per connection, plus the lab's own (pool and loop fds, stdio) with room to spare.
-    rlim_t limit = ensure_fd_limit(static_cast<rlim_t>(2 * widest + 256));
-    if (!server_) server_ = std::make_shared<latency_server>(opts_.latency_ms);
-    auto shared = std::make_shared<io_shared>(server_);
-    std::vector<std::string> notes{
-        fmt::format("server: aio::start_server on 127.0.0.1:{}, its own loop and thread; each "
-                    "request is a line on a kept-alive connection, answered after {} ms",
-                    server_->port(), opts_.latency_ms),
-        "peak MB is the whole process's peak RSS during the row (the server's included); cpu s "
-        "counts the server's thread too"};
-    if (sequential_sample() < opts_.requests)
-      notes.push_back(
-          fmt::format("the sequential row makes a {}-request sample; its wall s and "
-                      "cpu s are scaled to {} requests",
-                      group_digits(sequential_sample()), group_digits(opts_.requests)));
-    if (limit != 0 && limit < static_cast<rlim_t>(2 * widest + 64))
-      notes.push_back(
-          fmt::format("warning: the fd limit ({}) is below the {} the widest row "
-                      "needs; raise it with ulimit -n",
-                      limit, 2 * widest + 64));
-    return {
-        .work = std::make_unique<io_workload>(std::move(shared), opts_.requests),
-        .size = fmt::format("{} requests x {} ms", group_digits(opts_.requests), opts_.latency_ms),
-        .parameters = {{"requests", opts_.requests},
-                       {"latency_ms", opts_.latency_ms},
-                       {"sequential_sample", sequential_sample()}},
-        .notes = std::move(notes)};
+    return opts_.url_file.empty() ? prepare_server() : prepare_url_file();
   }
   [[nodiscard]] std::vector<std::unique_ptr<method>> methods(std::size_t /*cores*/) const override {
     std::vector<std::unique_ptr<method>> out;
-    if (sequential_sample() < opts_.requests)
+    if (sequential_sample() < requests())
       out.push_back(make_sampled(make_sequential(), sequential_sample()));
     else
       out.push_back(make_sequential());
     for (std::size_t w : widths()) out.push_back(make_thread_pool(w));
-    for (std::size_t c : concurrencies()) out.push_back(make_aio(c));
+    for (std::size_t c : concurrencies()) out.push_back(make_http_session(c));
     return out;
   }
   [[nodiscard]] std::vector<column> columns() const override {
+    if (!opts_.url_file.empty())
+      return {{"requests_per_s", "requests/s", column_style::rate},
+              {"not_2xx", "not 2xx", column_style::rate},
+              {"peak_rss_mb", "peak MB", column_style::decimal}};
     return {{"requests_per_s", "requests/s", column_style::rate},
             {"peak_rss_mb", "peak MB", column_style::decimal}};
   }
   [[nodiscard]] std::vector<metric> metrics(const row& r) const override {
     std::vector<metric> out;
-    if (r.wall_s > 0)
-      out.push_back({"requests_per_s", static_cast<double>(opts_.requests) / r.wall_s});
+    if (r.wall_s > 0) out.push_back({"requests_per_s", static_cast<double>(requests()) / r.wall_s});
+    if (!opts_.url_file.empty()) out.push_back({"not_2xx", static_cast<double>(r.result.failures)});
     if (r.peak_rss_bytes > 0)
       out.push_back({"peak_rss_mb", static_cast<double>(r.peak_rss_bytes) / 1e6});
     return out;
   }
   [[nodiscard]] std::string answer_text(const answer& a) const override {
-    return fmt::format("{} requests each answered once (token sum {})", group_digits(a.items),
-                       group_digits(a.value));
+    if (!opts_.url_file.empty())
+      return fmt::format("{} URLs from {}, fetched once by each row", group_digits(a.items),
+                         opts_.url_file);
+    return fmt::format("{} requests each answered 200 with {} bytes (token sum {})",
+                       group_digits(a.items), group_digits(io_body_bytes), group_digits(a.value));
   }
   [[nodiscard]] nlohmann::json answer_json(const answer& a) const override {
+    if (!opts_.url_file.empty())
+      return {{"requests", a.items}, {"ok", a.value}, {"not_2xx", a.failures}, {"bytes", a.bytes}};
     return {{"requests", a.items}, {"token_sum", a.value}};
   }
   [[nodiscard]] std::string verdict(std::span<const row> rows,
                                     std::size_t /*cores*/) const override {
-    return io_bound_verdict(rows, opts_.requests, opts_.latency_ms);
+    if (!opts_.url_file.empty()) return http_io_verdict(rows, requests(), std::nullopt);
+    return http_io_verdict(rows, requests(), opts_.latency_ms);
+  }
+  [[nodiscard]] std::optional<std::vector<row>> run_itself(std::size_t cores, reporter& out,
+                                                           std::size_t repeats) override {
+    if (opts_.url_file.empty()) return std::nullopt;  // the harness's loop, agreement checked
+    return run_url_file(cores, out, repeats);
   }
 
  private:
+  [[nodiscard]] std::size_t requests() const {
+    return opts_.url_file.empty() ? opts_.requests : urls_.size();
+  }
   [[nodiscard]] std::size_t sequential_sample() const {
-    return opts_.sample == 0 ? opts_.requests : std::min(opts_.sample, opts_.requests);
+    return opts_.sample == 0 ? requests() : std::min(opts_.sample, requests());
   }
   [[nodiscard]] std::vector<std::size_t> widths() const {
     if (!opts_.workers.empty()) return opts_.workers;
@@ -401,17 +582,127 @@ class io_experiment final : public experiment {
     if (!opts_.concurrency.empty()) return opts_.concurrency;
     return {std::begin(io_default_concurrency), std::end(io_default_concurrency)};
   }
+  [[nodiscard]] std::size_t widest() const {
+    std::size_t w = 1;
+    for (std::size_t x : widths()) w = std::max(w, x);
+    for (std::size_t x : concurrencies()) w = std::max(w, x);
+    return w;
+  }
+  // The notes both modes share: the sample, and a warning if the fd limit is too low for
+  // `fds_per_connection` fds per connection of the widest row.
+  void add_common_notes(std::vector<std::string>& notes, rlim_t fds_per_connection) const {
+    if (sequential_sample() < requests())
+      notes.push_back(
+          fmt::format("the sequential row makes a {}-request sample; its wall s and "
+                      "cpu s are scaled to {} requests",
+                      group_digits(sequential_sample()), group_digits(requests())));
+    // The lab's own fds (loop, pool, stdio) with room to spare.
+    auto needed = static_cast<rlim_t>(fds_per_connection * widest() + 256);
+    rlim_t limit = ensure_fd_limit(needed);
+    if (limit != 0 && limit < needed)
+      notes.push_back(
+          fmt::format("warning: the fd limit ({}) is below the {} the widest row needs; raise it "
+                      "with ulimit -n",
+                      limit, needed));
+  }
+
+  prepared prepare_server() {
+    if (!server_) server_ = std::make_shared<latency_server>(opts_.latency_ms);
+    std::vector<std::string> notes{
+        fmt::format("server: http::server on 127.0.0.1:{}, its own loop and thread; GET "
+                    "/item/<k> answers 200 with {} bytes after {} ms; connections are kept alive",
+                    server_->port(), group_digits(io_body_bytes), opts_.latency_ms),
+        "peak MB is the whole process's peak RSS during the row (the server's included); cpu s "
+        "counts the server's thread too"};
+    add_common_notes(notes, 2);  // client and server ends
+    return {
+        .work = make_io_workload(server_, opts_.requests),
+        .size = fmt::format("{} requests x {} ms", group_digits(opts_.requests), opts_.latency_ms),
+        .parameters = {{"requests", opts_.requests},
+                       {"latency_ms", opts_.latency_ms},
+                       {"sequential_sample", sequential_sample()}},
+        .notes = std::move(notes)};
+  }
+
+  prepared prepare_url_file() {
+    urls_ = read_url_file(opts_.url_file);  // usage_error before any request is made
+    std::vector<std::string> notes{
+        "non-2xx answers are counted (not 2xx), not fatal; a request that fails outright "
+        "(refused, timed out) ends the experiment",
+        "each row's answer is its own: a server may answer one row's requests differently"};
+    add_common_notes(notes, 1);
+    return {.work = make_url_list_workload(urls_),
+            .size = fmt::format("{} URLs from {}", group_digits(urls_.size()), opts_.url_file),
+            .parameters = {{"url_file", opts_.url_file},
+                           {"requests", urls_.size()},
+                           {"sequential_sample", sequential_sample()}},
+            .notes = std::move(notes)};
+  }
+
+  // The harness's loop without the agreement check: statuses may differ from row to row.
+  std::vector<row> run_url_file(std::size_t cores, reporter& out, std::size_t repeats) {
+    prepared p = prepare(cores);
+    auto ms = methods(cores);
+    if (repeats > 1) p.notes.push_back(fmt::format("each row is the median of {} runs", repeats));
+    out.begin_experiment({.name = name(),
+                          .summary = summary(),
+                          .size = p.size,
+                          .parameters = p.parameters,
+                          .cores = cores,
+                          .notes = p.notes,
+                          .columns = columns()});
+    std::vector<row> rows;
+    for (const auto& m : ms) {
+      const workload* work = p.work.get();
+      std::unique_ptr<workload> sampled;
+      if (std::size_t n = m->sample(); n > 0 && n < p.work->task_count()) {
+        sampled = p.work->prefix(n);
+        work = sampled.get();
+      }
+      double scale = static_cast<double>(p.work->task_count()) /
+                     static_cast<double>(std::max<std::size_t>(1, work->task_count()));
+      std::vector<row> runs;
+      for (std::size_t k = 0; k < repeats; ++k) {
+        measurement t = measure(*m, *work);
+        row r{.experiment = name(),
+              .method = m->name(),
+              .workers = m->workers(),
+              .wall_s = t.wall_s * scale,
+              .cpu_s = t.cpu_s * scale,
+              .speedup = 1.0,
+              .runs = repeats,
+              .sample = sampled ? work->task_count() : 0,
+              .peak_rss_bytes = t.peak_rss_bytes,
+              .metrics = {},
+              .result = work->reduce(t.results)};
+        if (auto wrong = work->check(r.result))
+          throw check_error(fmt::format("io: {} got a wrong answer: {}", m->name(), *wrong));
+        runs.push_back(std::move(r));
+      }
+      std::sort(runs.begin(), runs.end(),
+                [](const row& a, const row& b) { return a.wall_s < b.wall_s; });
+      row r = std::move(runs[(runs.size() - 1) / 2]);
+      if (!rows.empty()) r.speedup = r.wall_s > 0 ? rows.front().wall_s / r.wall_s : std::nan("");
+      r.metrics = metrics(r);
+      out.add_row(r, answer_json(r.result));
+      rows.push_back(std::move(r));
+    }
+    answer listed{.items = urls_.size()};
+    out.end_experiment({.answer_text = answer_text(listed),
+                        .answer = {{"requests", urls_.size()}, {"url_file", opts_.url_file}},
+                        .methods = rows.size(),
+                        .verdict = verdict(rows, cores),
+                        .background_cores = std::nullopt,
+                        .agreement = false});
+    return rows;
+  }
 
   io_options opts_;
   std::shared_ptr<latency_server> server_;  // started by prepare(), stopped with the experiment
+  std::vector<std::string> urls_;           // read by prepare() from opts_.url_file
 };
 
 }  // namespace
-
-std::unique_ptr<workload> make_io_workload(std::shared_ptr<latency_server> server,
-                                           std::size_t requests) {
-  return std::make_unique<io_workload>(std::make_shared<io_shared>(std::move(server)), requests);
-}
 
 std::unique_ptr<experiment> make_io_experiment(io_options opts) {
   return std::make_unique<io_experiment>(std::move(opts));

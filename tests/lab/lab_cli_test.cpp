@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "lab/io.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -176,7 +177,7 @@ TEST(LabCli, IoJson) {
   EXPECT_EQ(rows.front().at("sample"), 12);
   EXPECT_EQ(rows.front().at("answer").at("requests"), 12);
   EXPECT_EQ(workers_of(rows, "thread_pool"), (std::set<std::size_t>{4}));
-  EXPECT_EQ(workers_of(rows, "aio"), (std::set<std::size_t>{8, 30}));
+  EXPECT_EQ(workers_of(rows, "http::session"), (std::set<std::size_t>{8, 30}));
   for (const auto& r : rows) {
     EXPECT_TRUE(r.contains("requests_per_s")) << r.dump();
     EXPECT_TRUE(r.contains("peak_rss_mb")) << r.dump();
@@ -188,6 +189,49 @@ TEST(LabCli, IoJson) {
   const auto& e = doc.at("experiments").at(0);
   EXPECT_EQ(e.at("name"), "io");
   EXPECT_EQ(e.at("verdict").get<std::string>().rfind("I/O-bound", 0), 0u) << e.at("verdict");
+}
+
+TEST(LabCli, IoUrlFileFetchesTheListedUrls) {
+  tandem::lab::latency_server server(1);
+  temp_dir dir;
+  std::string list = "# two items and a missing page\n";
+  for (std::size_t k = 0; k < 2; ++k) list += server.url(k) + "\n";
+  list += fmt::format("\nhttp://127.0.0.1:{}/missing\n", server.port());
+  auto path = dir.write("urls.txt", list);
+  auto doc = parse(
+      lab(fmt::format("io --url-file '{}' --workers 2 --concurrency 3 --json", path.string())));
+  ASSERT_EQ(doc.at("rows").size(), 3u);  // sequential (3 URLs: no sample), thread_pool, session
+  for (const auto& r : doc.at("rows")) {
+    EXPECT_EQ(
+        r.at("answer"),
+        (nlohmann::json{
+            {"requests", 3}, {"ok", 2}, {"not_2xx", 1}, {"bytes", r.at("answer").at("bytes")}}))
+        << r.dump();
+    EXPECT_EQ(r.at("not_2xx"), 1) << r.dump();
+  }
+  EXPECT_EQ(doc.at("rows").at(2).at("method"), "http::session");
+  const auto& e = doc.at("experiments").at(0);
+  EXPECT_EQ(e.at("methods_agree"), false);
+  EXPECT_EQ(e.at("parameters").at("url_file"), path.string());
+  EXPECT_NE(e.at("verdict").get<std::string>().find("Not every answer was 2xx"), std::string::npos)
+      << e.at("verdict");
+}
+
+TEST(LabCli, IoUrlFileErrorsNameTheFileAndTheLine) {
+  temp_dir dir;
+  std::string missing = (dir.path() / "missing.txt").string();
+  auto o = lab(fmt::format("io --url-file '{}'", missing));
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err, "tandem-lab: error: cannot read the URL file " + missing +
+                       ": No such file or directory\n");
+  EXPECT_EQ(o.out, "") << "an error before any experiment ran prints nothing to stdout";
+  auto bad = dir.write("bad.txt", "http://127.0.0.1:1/a\n# fine\nftp://x\n");
+  o = lab(fmt::format("io --url-file '{}'", bad.string()));
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err, "tandem-lab: error: " + bad.string() + ":3: not an http(s) URL: \"ftp://x\"\n");
+  EXPECT_EQ(o.out, "");
+  o = lab(fmt::format("io --url-file '{}' --requests 5", bad.string()));
+  EXPECT_EQ(o.status, 2) << "--requests does not apply to a URL file";
 }
 
 TEST(LabCli, IsolationJson) {

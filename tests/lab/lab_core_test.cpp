@@ -543,6 +543,8 @@ TEST(LabHarness, MeasureCountsCpuTimeOfWorkerProcesses) {
 }  // namespace
 // ---------------------------------------------------------------- io
 
+namespace {
+
 TEST(LabIo, EveryRequestIsAnsweredOnceUnderEveryMethod) {
   auto server = std::make_shared<latency_server>(1);
   EXPECT_NE(server->port(), 0);
@@ -550,37 +552,53 @@ TEST(LabIo, EveryRequestIsAnsweredOnceUnderEveryMethod) {
   answer seq = run_with(*make_sequential(), *w);
   EXPECT_EQ(seq.items, 40u);
   EXPECT_EQ(seq.value, 40u * 41u / 2u);
+  EXPECT_EQ(seq.bytes, 40u * io_body_bytes);
   EXPECT_FALSE(w->check(seq).has_value());
   for (std::size_t n : {1u, 4u, 64u})
     EXPECT_EQ(run_with(*make_thread_pool(n), *w), seq) << n << " workers";
   for (std::size_t c : {1u, 8u, 100u})
-    EXPECT_EQ(run_with(*make_aio(c), *w), seq) << c << " in flight";
+    EXPECT_EQ(run_with(*make_http_session(c), *w), seq) << c << " in flight";
   answer short_one = seq;
   short_one.items -= 1;
   EXPECT_TRUE(w->check(short_one).has_value());
+  answer short_body = seq;
+  short_body.bytes -= 1;
+  EXPECT_TRUE(w->check(short_body).has_value());
 }
 
-TEST(LabIo, AioKeepsItsConcurrencyInFlight) {
-  // 50 requests of 100 ms at 50 in flight take one round (about 0.1 s), not 50 (5 s): the
-  // loop waits on every connection at once on one thread.
+TEST(LabIo, TheServerAnswersAKibWithTheNextToken) {
+  auto server = std::make_shared<latency_server>(0);
+  EXPECT_EQ(server->url(7), fmt::format("http://127.0.0.1:{}/item/7", server->port()));
+  auto w = make_io_workload(server, 8);
+  task_result r = w->run_task(7);
+  EXPECT_EQ(r.value, 8u);
+  EXPECT_EQ(r.bytes, io_body_bytes);
+}
+
+TEST(LabIo, TheSessionKeepsItsConcurrencyInFlight) {
+  // 50 requests of 100 ms at 50 in flight take one round (about 0.1 s), not 50 (5 s): one
+  // session on one loop thread waits on every connection at once.
   auto server = std::make_shared<latency_server>(100);
   auto w = make_io_workload(server, 50);
-  measurement m = measure(*make_aio(50), *w);
+  measurement m = measure(*make_http_session(50), *w);
   EXPECT_EQ(w->reduce(m.results).value, 50u * 51u / 2u);
   EXPECT_LT(m.wall_s, 1.0);
   EXPECT_GE(m.wall_s, 0.1);
 }
 
-TEST(LabIo, TheAioMethodRefusesAWorkloadWithoutACoroutineForm) {
+TEST(LabIo, TheSessionMethodRefusesAWorkloadThatIsNotHttp) {
   auto w = make_sleep_workload(2, 0);
+  EXPECT_THROW((void)make_http_session(4)->run(*w), std::invalid_argument);
+  EXPECT_THROW((void)make_http_session(0), std::invalid_argument);
   EXPECT_THROW((void)make_aio(4)->run(*w), std::invalid_argument);
-  EXPECT_THROW((void)make_aio(0), std::invalid_argument);
+  EXPECT_EQ(make_http_session(7)->name(), "http::session");
+  EXPECT_EQ(make_http_session(7)->workers(), 7u);
 }
 
-TEST(LabIo, ASampledRowIsScaledAndCheckedOnItsOwn) {
+TEST(LabIo, TheExperimentRunsEveryMethodAndScalesTheSample) {
   io_options opts;
-  opts.requests = 60;
-  opts.latency_ms = 1;
+  opts.requests = 40;
+  opts.latency_ms = 5;
   opts.sample = 10;
   opts.workers = {4};
   opts.concurrency = {16};
@@ -593,17 +611,133 @@ TEST(LabIo, ASampledRowIsScaledAndCheckedOnItsOwn) {
   EXPECT_EQ(rows[0].method, "sequential");
   EXPECT_EQ(rows[0].sample, 10u);
   EXPECT_EQ(rows[0].result.items, 10u);   // the sample's own answer
-  EXPECT_GE(rows[0].wall_s, 60 * 0.001);  // scaled to 60 requests of at least 1 ms
+  EXPECT_EQ(rows[0].result.value, 55u);   // tokens 1..10
+  EXPECT_GE(rows[0].wall_s, 40 * 0.005);  // scaled to 40 requests of at least 5 ms
   EXPECT_EQ(rows[1].method, "thread_pool");
-  EXPECT_EQ(rows[2].method, "aio");
-  EXPECT_EQ(rows[2].sample, 0u);
-  EXPECT_EQ(rows[2].result.items, 60u);
-  EXPECT_GT(rows[2].peak_rss_bytes, 0u);
+  EXPECT_EQ(rows[1].workers, 4u);
+  EXPECT_EQ(rows[2].method, "http::session");
+  EXPECT_EQ(rows[2].workers, 16u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(rows[i].sample, 0u);
+    EXPECT_EQ(rows[i].result.items, 40u);
+    EXPECT_EQ(rows[i].result.value, 40u * 41u / 2u);
+    EXPECT_GT(rows[i].peak_rss_bytes, 0u);
+    EXPECT_TRUE(find_metric(rows[i], "requests_per_s").has_value());
+  }
   report->finish(0);
   auto doc = nlohmann::json::parse(text.str());
   EXPECT_EQ(doc.at("rows").at(0).at("sample"), 10);
   EXPECT_FALSE(doc.at("rows").at(1).contains("sample"));
-  EXPECT_EQ(doc.at("experiments").at(0).at("answer").at("requests"), 60);
+  const auto& ex = doc.at("experiments").at(0);
+  EXPECT_EQ(ex.at("answer"), (nlohmann::json{{"requests", 40}, {"token_sum", 40 * 41 / 2}}));
+  EXPECT_EQ(ex.at("verdict").get<std::string>().rfind(
+                "I/O-bound (40 requests, 5 ms each at the server): ", 0),
+            0u)
+      << ex.at("verdict");
 }
+
+// The usage_error message read_url_file throws for `content`, or "" if it throws none.
+std::string url_file_error(const temp_dir& dir, const std::string& content) {
+  auto path = dir.write("urls.txt", content);
+  try {
+    (void)read_url_file(path.string());
+  } catch (const usage_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LabIo, AUrlFileSkipsBlankLinesAndComments) {
+  temp_dir dir;
+  auto path = dir.write("urls.txt",
+                        "# my URLs\n\nhttp://example.com/a\r\n  https://h:8443/b?q=1#f \n"
+                        "\t# indented comment\nHTTP://[::1]:80/\nhttp://user@host/x");
+  EXPECT_EQ(read_url_file(path.string()),
+            (std::vector<std::string>{"http://example.com/a", "https://h:8443/b?q=1#f",
+                                      "HTTP://[::1]:80/", "http://user@host/x"}));
+}
+
+TEST(LabIo, ABadUrlFileIsAUsageErrorNamingTheLine) {
+  temp_dir dir;
+  std::string p = (dir.path() / "urls.txt").string();
+  EXPECT_EQ(url_file_error(dir, "http://a/\n# c\nftp://x\nhttp://b/\n"),
+            p + ":3: not an http(s) URL: \"ftp://x\"");
+  for (const char* bad : {"http://", "https://", "http:///path", "http://a b/", "http://a\x01/",
+                          "http://:80/", "http://h:8x/", "http://u@/x", "http://[::1/", "www.x.org",
+                          "httpx://h", "file:///etc/passwd", "http:/h"})
+    EXPECT_EQ(url_file_error(dir, fmt::format("\n{}\n", bad)),
+              fmt::format("{}:2: not an http(s) URL: \"{}\"", p, bad))
+        << bad;
+  EXPECT_EQ(url_file_error(dir, "\n# nothing\n"),
+            p + ": no URLs (every line is blank or a # comment)");
+  std::string missing = (dir.path() / "missing.txt").string();
+  try {
+    (void)read_url_file(missing);
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const usage_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read the URL file " + missing + ": No such file or directory");
+  }
+  EXPECT_THROW((void)read_url_file(dir.path().string()), usage_error);  // a directory
+}
+
+TEST(LabIo, AUrlFileIsFetchedByEveryMethodAndNon2xxIsCounted) {
+  auto server = std::make_shared<latency_server>(2);
+  temp_dir dir;
+  std::string list = "# the lab's own server\n\n";
+  for (std::size_t k = 0; k < 20; ++k) list += server->url(k) + "\n";
+  list += fmt::format("http://127.0.0.1:{}/no-such-page\n", server->port());  // 404
+  io_options opts;
+  opts.url_file = dir.write("urls.txt", list).string();
+  opts.sample = 5;
+  opts.workers = {4};
+  opts.concurrency = {8};
+  auto e = make_io_experiment(opts);
+  std::ostringstream text;
+  auto report = make_json_reporter(text);
+  report->begin_run(2);
+  auto rows = run_experiment(*e, 2, *report);
+  report->finish(0);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].method, "sequential");
+  EXPECT_EQ(rows[0].sample, 5u);
+  EXPECT_EQ(rows[0].result, (answer{.value = 5, .items = 5, .bytes = 5 * io_body_bytes}));
+  EXPECT_EQ(rows[1].method, "thread_pool");
+  EXPECT_EQ(rows[2].method, "http::session");
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(rows[i].result.items, 21u);
+    EXPECT_EQ(rows[i].result.value, 20u);    // 2xx
+    EXPECT_EQ(rows[i].result.failures, 1u);  // the 404
+    EXPECT_GE(rows[i].result.bytes, 20 * io_body_bytes);
+    EXPECT_EQ(find_metric(rows[i], "not_2xx"), 1.0);
+  }
+  auto doc = nlohmann::json::parse(text.str());
+  const auto& ex = doc.at("experiments").at(0);
+  EXPECT_EQ(ex.at("methods_agree"), false);
+  EXPECT_EQ(ex.at("answer").at("requests"), 21);
+  EXPECT_EQ(doc.at("rows").at(2).at("answer").at("not_2xx"), 1);
+  EXPECT_EQ(doc.at("rows").at(2).at("answer").at("ok"), 20);
+  std::string verdict = ex.at("verdict");
+  EXPECT_EQ(verdict.rfind("I/O-bound (21 requests to the listed URLs): ", 0), 0u) << verdict;
+  EXPECT_NE(verdict.find("Not every answer was 2xx"), std::string::npos) << verdict;
+}
+
+TEST(LabIo, AUrlThatCannotBeFetchedFailsTheRunNamingIt) {
+  // A port nobody listens on: the listener is closed as soon as the server is gone.
+  std::string url;
+  {
+    latency_server gone(0);
+    url = fmt::format("http://127.0.0.1:{}/x", gone.port());
+  }
+  auto w = make_url_list_workload({url});
+  try {
+    (void)w->run_task(0);
+    ADD_FAILURE() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(url), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
 
 }  // namespace tandem::lab

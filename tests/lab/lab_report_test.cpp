@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/experiment.hpp"
+#include "lab/io.hpp"
 #include "lab/isolation.hpp"
 #include "lab/report.hpp"
 #include "lab/verdict.hpp"
@@ -263,6 +264,50 @@ TEST(LabVerdict, IoBoundWhenThreadsWin) {
             "2,000 requests/s, as fast as the best aio with 100 in flight and 40x sequential; "
             "waiting used little CPU (at most 0.02 CPU-s a row), so the rate follows the requests "
             "in flight.");
+}
+
+TEST(LabVerdict, HttpIoNamesTheWinnerItsMarginsSequentialsFloorAndTheReason) {
+  auto rows = rows_from({{"sequential", 1, 40.7, 0.56},
+                         {"thread_pool", 32, 1.35, 0.20},
+                         {"thread_pool", 128, 0.45, 0.23},
+                         {"http::session", 100, 0.46, 0.14},
+                         {"http::session", 1000, 0.30, 0.26}});
+  rows[2].peak_rss_bytes = 32'000'000;
+  rows[4].peak_rss_bytes = 49'000'000;
+  EXPECT_EQ(http_io_verdict(rows, 2000, 20),
+            "I/O-bound (2,000 requests, 20 ms each at the server): http::session with 1,000 in "
+            "flight won at 6,667 requests/s, 1.50x the best thread_pool (128 workers) and 136x "
+            "sequential, which waits out each request in turn (2,000 x 20 ms = 40 s at least); "
+            "threads and coroutines both overlap the waiting, which used little CPU (at most 0.56 "
+            "CPU-s a row), so the rate follows the requests in flight: one loop thread kept 1,000 "
+            "in flight (peak 49 MB), 128 threads 128 (peak 32 MB).");
+}
+
+TEST(LabVerdict, HttpIoWhenThreadsWin) {
+  auto rows = rows_from({{"sequential", 1, 4.0, 0.01},
+                         {"thread_pool", 128, 0.10, 0.02},
+                         {"http::session", 100, 0.101, 0.01}});
+  EXPECT_EQ(http_io_verdict(rows, 200, 20),
+            "I/O-bound (200 requests, 20 ms each at the server): thread_pool (128 workers) won at "
+            "2,000 requests/s, as fast as the best http::session with 100 in flight and 40x "
+            "sequential, which waits out each request in turn (200 x 20 ms = 4 s at least); "
+            "threads and coroutines both overlap the waiting, which used little CPU (at most 0.02 "
+            "CPU-s a row), so the rate follows the requests in flight.");
+}
+
+TEST(LabVerdict, HttpIoOnAUrlListCountsNon2xx) {
+  auto rows = rows_from({{"sequential", 1, 2.0, 0.01},
+                         {"thread_pool", 32, 0.20, 0.02},
+                         {"http::session", 100, 0.10, 0.01}});
+  rows[1].result.failures = 3;
+  rows[2].result.failures = 7;
+  EXPECT_EQ(http_io_verdict(rows, 100, std::nullopt),
+            "I/O-bound (100 requests to the listed URLs): http::session with 100 in flight won at "
+            "1,000 requests/s, 2.00x the best thread_pool (32 workers) and 20x sequential; "
+            "threads and coroutines both overlap the waiting, which used little CPU (at most 0.02 "
+            "CPU-s a row), so the rate follows the requests in flight. Not every answer was 2xx: "
+            "http::session with 100 in flight got 7 that were not.");
+  EXPECT_EQ(http_io_verdict({}, 100, std::nullopt), "I/O-bound: nothing was measured.");
 }
 
 // ---------------------------------------------------------------- latency-bound
