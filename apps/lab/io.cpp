@@ -23,6 +23,7 @@
 #include "lab/harness.hpp"
 #include "lab/methods.hpp"
 #include "lab/report.hpp"
+#include "lab/verdict.hpp"
 #include "tandem/aio/event.hpp"
 #include "tandem/aio/gather.hpp"
 #include "tandem/aio/loop.hpp"
@@ -373,92 +374,6 @@ std::unique_ptr<method> make_http_session(std::size_t concurrency) {
   if (concurrency == 0)
     throw std::invalid_argument("make_http_session: concurrency must be at least 1");
   return std::make_unique<session_method>(concurrency);
-}
-
-// ------------------------------------------------------------------ the verdict
-
-namespace {
-
-// Within this margin two rows are "as fast as" each other (as verdict.cpp's same_margin).
-constexpr double same_margin = 0.03;
-
-std::string times(double s) {
-  return s >= 10 ? fmt::format("{:.0f}x", s) : fmt::format("{:.2f}x", s);
-}
-
-bool is_session(const row& r) { return r.method.find("session") != std::string::npos; }
-
-}  // namespace
-
-std::string http_io_verdict(std::span<const row> rows, std::size_t requests,
-                            std::optional<std::uint32_t> latency_ms) {
-  if (rows.empty()) return "I/O-bound: nothing was measured.";
-  const row* winner = &rows.front();
-  for (const row& r : rows)
-    if (r.wall_s > 0 && (winner->wall_s <= 0 || r.wall_s < winner->wall_s)) winner = &r;
-  if (winner->wall_s <= 0) return "I/O-bound: every run was too fast for the clock to compare.";
-  auto best_where = [&](auto pred) -> const row* {
-    const row* b = nullptr;
-    for (const row& r : rows)
-      if (pred(r) && r.wall_s > 0 && (!b || r.wall_s < b->wall_s)) b = &r;
-    return b;
-  };
-  const row* pool = best_where([](const row& r) { return r.method == "thread_pool"; });
-  const row* loop = best_where(is_session);
-  const row* seq = best_where([](const row& r) { return r.method == "sequential"; });
-  auto rate = [&](const row& r) {
-    return group_digits(
-        static_cast<std::uint64_t>(std::llround(static_cast<double>(requests) / r.wall_s)));
-  };
-  auto label = [](const row& r) {
-    if (is_session(r))
-      return fmt::format("{} with {} in flight", r.method, group_digits(r.workers));
-    if (r.method == "thread_pool") return fmt::format("thread_pool ({} workers)", r.workers);
-    return r.method;
-  };
-  std::string out = latency_ms ? fmt::format("I/O-bound ({} requests, {} ms each at the server)",
-                                             group_digits(requests), *latency_ms)
-                               : fmt::format("I/O-bound ({} requests to the listed URLs)",
-                                             group_digits(requests));
-  out += fmt::format(": {} won at {} requests/s", label(*winner), rate(*winner));
-  std::vector<std::string> against;
-  for (const row* b : {pool, loop, seq}) {
-    if (!b || b == winner || b->method == winner->method) continue;
-    double x = b->wall_s / winner->wall_s;
-    std::string who = b == seq ? std::string("sequential") : "the best " + label(*b);
-    against.push_back(x >= 1 + same_margin ? fmt::format("{} {}", times(x), who)
-                                           : fmt::format("as fast as {}", who));
-  }
-  for (std::size_t i = 0; i < against.size(); ++i)
-    out += (i == 0 ? ", " : i + 1 == against.size() ? " and " : ", ") + against[i];
-  // sequential comes last in `against` when it is there at all.
-  if (seq && seq != winner && latency_ms && *latency_ms > 0)
-    out += fmt::format(", which waits out each request in turn ({} x {} ms = {:g} s at least)",
-                       group_digits(requests), *latency_ms,
-                       static_cast<double>(requests) * *latency_ms / 1000.0);
-  // The measured reason: waiting costs (almost) no CPU, so the requests in flight set the pace.
-  double max_cpu = 0;
-  for (const row& r : rows) max_cpu = std::max(max_cpu, r.cpu_s);
-  out += fmt::format(
-      "; threads and coroutines both overlap the waiting, which used little CPU (at most {:.2f} "
-      "CPU-s a row), so the rate follows the requests in flight",
-      max_cpu);
-  auto mb = [](const row& r) { return static_cast<double>(r.peak_rss_bytes) / 1e6; };
-  if (pool && loop && pool->peak_rss_bytes > 0 && loop->peak_rss_bytes > 0)
-    out += fmt::format(
-        ": one loop thread kept {} in flight (peak {:.0f} MB), {} threads {} (peak {:.0f} MB)",
-        group_digits(std::min(loop->workers, requests)), mb(*loop), pool->workers,
-        std::min(pool->workers, requests), mb(*pool));
-  out += ".";
-  if (!latency_ms) {
-    const row* most = nullptr;
-    for (const row& r : rows)
-      if (r.result.failures > 0 && (!most || r.result.failures > most->result.failures)) most = &r;
-    if (most)
-      out += fmt::format(" Not every answer was 2xx: {} got {} that were not.", label(*most),
-                         group_digits(most->result.failures));
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ the experiment

@@ -100,21 +100,6 @@ class latency_server {
 /// a workload that is not an io workload.
 [[nodiscard]] std::unique_ptr<method> make_http_session(std::size_t concurrency);
 
-/// The io verdict: which row answered `requests` requests fastest, its rate against the best
-/// thread_pool row, the best http::session row and sequential; with `latency_ms` (the lab's
-/// server) what sequential must take at least (requests x latency); and the measured reason: the
-/// CPU time the rows used (waiting costs none, so threads and coroutines both overlap it and the
-/// requests in flight set the pace) and the peak memory of the best pool and session rows. For a
-/// URL list (no `latency_ms`) it adds the most non-2xx answers a row got, if any.
-/// Example: "I/O-bound (2,000 requests, 20 ms each at the server): http::session with 1,000 in
-/// flight won at 9,000 requests/s, 1.8x the best thread_pool (128 workers) and 180x sequential,
-/// which waits out each request in turn (2,000 x 20 ms = 40 s at least); threads and coroutines
-/// both overlap the waiting, which used little CPU (at most 0.40 CPU-s a row), so the rate
-/// follows the requests in flight: one loop thread kept 1,000 in flight (peak 40 MB), 128
-/// threads 128 (peak 30 MB)."
-[[nodiscard]] std::string http_io_verdict(std::span<const row> rows, std::size_t requests,
-                                          std::optional<std::uint32_t> latency_ms);
-
 /// The io experiment with `opts`; add_options() binds --requests, --latency-ms, --sample,
 /// --workers, --concurrency and --url-file. The server starts in prepare() and stops with the
 /// experiment. With a URL file, prepare() reads and checks it (usage_error) and the experiment

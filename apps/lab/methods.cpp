@@ -5,10 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "lab/async_workload.hpp"
 #include "lab/process_workload.hpp"
-#include "tandem/aio/gather.hpp"
-#include "tandem/aio/run.hpp"
 #include "tandem/process/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
 
@@ -68,44 +65,6 @@ class process_pool_method final : public method {
   std::size_t workers_;
 };
 
-// One of the aio method's workers: a session, then task after task until none are left.
-// Everything is passed by pointer value: the coroutines run inside aio_method::run, which owns
-// what the pointers point to until aio::run returns (STYLE: no capturing lambda coroutines).
-aio::task<void> aio_worker(const async_workload* w, std::size_t tasks, std::size_t* next,
-                           std::vector<task_result>* out) {
-  std::unique_ptr<async_workload::session> s = co_await w->open_session();
-  while (*next < tasks) {
-    std::size_t i = (*next)++;
-    (*out)[i] = co_await s->run_task(i);
-  }
-}
-
-aio::task<void> aio_drive(const async_workload* w, std::size_t tasks, std::size_t concurrency,
-                          std::vector<task_result>* out) {
-  std::size_t next = 0;
-  std::vector<aio::task<void>> workers;
-  for (std::size_t k = 0; k < std::min(concurrency, tasks); ++k)
-    workers.push_back(aio_worker(w, tasks, &next, out));
-  (void)co_await aio::gather(std::move(workers));
-}
-
-class aio_method final : public method {
- public:
-  explicit aio_method(std::size_t concurrency) : concurrency_(concurrency) {}
-  [[nodiscard]] std::string name() const override { return "aio"; }
-  [[nodiscard]] std::size_t workers() const override { return concurrency_; }
-  [[nodiscard]] std::vector<task_result> run(const workload& w) const override {
-    const auto* aw = dynamic_cast<const async_workload*>(&w);
-    if (!aw) throw std::invalid_argument("the aio method needs a workload with a coroutine form");
-    std::vector<task_result> out(w.task_count());
-    aio::run(aio_drive(aw, w.task_count(), concurrency_, &out));
-    return out;
-  }
-
- private:
-  std::size_t concurrency_;
-};
-
 class sampled_method final : public method {
  public:
   sampled_method(std::unique_ptr<method> inner, std::size_t tasks)
@@ -123,11 +82,6 @@ class sampled_method final : public method {
 };
 
 }  // namespace
-
-std::unique_ptr<method> make_aio(std::size_t concurrency) {
-  if (concurrency == 0) throw std::invalid_argument("make_aio: concurrency must be at least 1");
-  return std::make_unique<aio_method>(concurrency);
-}
 
 std::unique_ptr<method> make_sampled(std::unique_ptr<method> inner, std::size_t tasks) {
   if (!inner || tasks == 0) throw std::invalid_argument("make_sampled: no method or no tasks");

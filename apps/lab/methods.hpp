@@ -1,5 +1,5 @@
-// The methods tandem-lab compares. A later layer adds its own factory here (make_aio,
-// make_process_pool, ...) and lists it in the experiments' plans.
+// The methods tandem-lab compares. A later layer adds its own factory here (make_process_pool,
+// ...) and lists it in the experiments' plans; io's http::session method lives in io.cpp.
 #pragma once
 
 #include <cstddef>
@@ -28,14 +28,6 @@ namespace tandem::lab {
 /// Errors: std::invalid_argument if `workers` is 0; run() throws std::invalid_argument for a
 /// workload without the process form (lab/process_workload.hpp).
 [[nodiscard]] std::unique_ptr<method> make_process_pool(std::size_t workers);
-
-/// Runs the tasks as coroutines on one tandem::aio event loop, `concurrency` at a time: that
-/// many workers, each with its own session (async_workload::open_session), take task indices in
-/// order until none are left. The loop is created and closed inside run() (aio::run), so both
-/// are timed. name() is "aio", workers() is the concurrency.
-/// Errors: std::invalid_argument if `concurrency` is 0; run() throws std::invalid_argument for
-/// a workload without the coroutine form (lab/async_workload.hpp).
-[[nodiscard]] std::unique_ptr<method> make_aio(std::size_t concurrency);
 
 /// `inner`, run on the first `tasks` tasks only (method::sample()); the harness scales its
 /// times to the whole workload. name() and workers() are inner's.

@@ -255,60 +255,80 @@ std::string files_threads_verdict(std::span<const row> rows, std::size_t cores) 
 
 namespace tandem::lab {
 
-std::string io_bound_verdict(std::span<const row> rows, std::size_t requests,
-                             std::uint32_t latency_ms) {
+namespace {
+// The client rows of io are named after the session ("http::session").
+bool is_session(const row& r) { return r.method.find("session") != std::string::npos; }
+}  // namespace
+
+std::string http_io_verdict(std::span<const row> rows, std::size_t requests,
+                            std::optional<std::uint32_t> latency_ms) {
   if (rows.empty()) return "I/O-bound: nothing was measured.";
   const row* winner = &rows.front();
   for (const row& r : rows)
     if (r.wall_s > 0 && (winner->wall_s <= 0 || r.wall_s < winner->wall_s)) winner = &r;
-  auto best_with = [&](const char* method) -> const row* {
+  if (winner->wall_s <= 0) return "I/O-bound: every run was too fast for the clock to compare.";
+  auto best_where = [&](auto pred) -> const row* {
     const row* b = nullptr;
     for (const row& r : rows)
-      if (r.method == method && r.wall_s > 0 && (!b || r.wall_s < b->wall_s)) b = &r;
+      if (pred(r) && r.wall_s > 0 && (!b || r.wall_s < b->wall_s)) b = &r;
     return b;
   };
+  const row* pool = best_where([](const row& r) { return r.method == "thread_pool"; });
+  const row* loop = best_where(is_session);
+  const row* seq = best_where([](const row& r) { return r.method == "sequential"; });
   auto rate = [&](const row& r) {
     return group_digits(
         static_cast<std::uint64_t>(std::llround(static_cast<double>(requests) / r.wall_s)));
   };
   auto label = [](const row& r) {
-    if (r.method == "aio") return fmt::format("aio with {} in flight", group_digits(r.workers));
+    if (is_session(r))
+      return fmt::format("{} with {} in flight", r.method, group_digits(r.workers));
     if (r.method == "thread_pool") return fmt::format("thread_pool ({} workers)", r.workers);
     return r.method;
   };
-  if (winner->wall_s <= 0) return "I/O-bound: every run was too fast for the clock to compare.";
-  std::string out =
-      fmt::format("I/O-bound ({} requests, {} ms each at the server): {} won at {} requests/s",
-                  group_digits(requests), latency_ms, label(*winner), rate(*winner));
+  std::string out = latency_ms ? fmt::format("I/O-bound ({} requests, {} ms each at the server)",
+                                             group_digits(requests), *latency_ms)
+                               : fmt::format("I/O-bound ({} requests to the listed URLs)",
+                                             group_digits(requests));
+  out += fmt::format(": {} won at {} requests/s", label(*winner), rate(*winner));
   std::vector<std::string> against;
-  for (const char* m : {"thread_pool", "aio", "sequential"}) {
-    const row* b = best_with(m);
+  for (const row* b : {pool, loop, seq}) {
     if (!b || b == winner || b->method == winner->method) continue;
     double x = b->wall_s / winner->wall_s;
-    std::string who =
-        b->method == "sequential" ? std::string("sequential") : "the best " + label(*b);
+    std::string who = b == seq ? std::string("sequential") : "the best " + label(*b);
     against.push_back(x >= 1 + same_margin ? fmt::format("{} {}", times(x), who)
                                            : fmt::format("as fast as {}", who));
   }
   for (std::size_t i = 0; i < against.size(); ++i)
     out += (i == 0 ? ", " : i + 1 == against.size() ? " and " : ", ") + against[i];
+  // sequential comes last in `against` when it is there at all.
+  if (seq && seq != winner && latency_ms && *latency_ms > 0)
+    out += fmt::format(", which waits out each request in turn ({} x {} ms = {:g} s at least)",
+                       group_digits(requests), *latency_ms,
+                       static_cast<double>(requests) * *latency_ms / 1000.0);
   // The measured reason: waiting costs (almost) no CPU, so the requests in flight set the pace.
   double max_cpu = 0;
   for (const row& r : rows) max_cpu = std::max(max_cpu, r.cpu_s);
   out += fmt::format(
-      "; waiting used little CPU (at most {:.2f} CPU-s a row), so the rate follows the requests "
-      "in flight",
+      "; threads and coroutines both overlap the waiting, which used little CPU (at most {:.2f} "
+      "CPU-s a row), so the rate follows the requests in flight",
       max_cpu);
-  const row* pool = best_with("thread_pool");
-  const row* loop = best_with("aio");
   auto mb = [](const row& r) { return static_cast<double>(r.peak_rss_bytes) / 1e6; };
   if (pool && loop && pool->peak_rss_bytes > 0 && loop->peak_rss_bytes > 0)
     out += fmt::format(
-        ": one aio thread kept {} in flight (peak {:.0f} MB), {} threads {} "
-        "(peak {:.0f} MB)",
+        ": one loop thread kept {} in flight (peak {:.0f} MB), {} threads {} (peak {:.0f} MB)",
         group_digits(std::min(loop->workers, requests)), mb(*loop), pool->workers,
         std::min(pool->workers, requests), mb(*pool));
-  return out + ".";
+  out += ".";
+  if (!latency_ms) {
+    const row* most = nullptr;
+    for (const row& r : rows)
+      if (r.result.failures > 0 && (!most || r.result.failures > most->result.failures)) most = &r;
+    if (most)
+      out += fmt::format(" Not every answer was 2xx: {} got {} that were not.", label(*most),
+                         group_digits(most->result.failures));
+  }
+  return out;
 }
 
 }  // namespace tandem::lab

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -58,15 +59,19 @@ namespace tandem::lab {
                                             const isolation_outcome& processes,
                                             std::size_t crash_at);
 
-/// The verdict for I/O-bound work (io): which row answered `requests` requests (each waiting
-/// `latency_ms` at the server) fastest, its rate against the best thread_pool row, the best
-/// aio row and sequential, and the measured reason: the CPU time the rows used (waiting costs
-/// none, so requests in flight set the pace) and the peak memory of the widest rows.
-/// Example: "I/O-bound: aio with 1,000 in flight won at 45,000 requests/s, 9.1x the best
-/// thread_pool (128 workers) and 900x sequential; waiting used no CPU to speak of (0.21 CPU-s),
-/// so the rate follows the requests in flight: one thread kept 1,000 in flight (peak 40 MB)
-/// where 128 threads kept 128 (peak 30 MB)."
-[[nodiscard]] std::string io_bound_verdict(std::span<const row> rows, std::size_t requests,
-                                           std::uint32_t latency_ms);
+/// The io verdict: which row answered `requests` requests fastest, its rate against the best
+/// thread_pool row, the best http::session row and sequential; with `latency_ms` (the lab's
+/// server) what sequential must take at least (requests x latency); and the measured reason: the
+/// CPU time the rows used (waiting costs none, so threads and coroutines both overlap it and the
+/// requests in flight set the pace) and the peak memory of the best pool and session rows. For a
+/// URL list (no `latency_ms`) it adds the most non-2xx answers a row got, if any.
+/// Example: "I/O-bound (2,000 requests, 20 ms each at the server): http::session with 1,000 in
+/// flight won at 9,000 requests/s, 1.8x the best thread_pool (128 workers) and 180x sequential,
+/// which waits out each request in turn (2,000 x 20 ms = 40 s at least); threads and coroutines
+/// both overlap the waiting, which used little CPU (at most 0.40 CPU-s a row), so the rate
+/// follows the requests in flight: one loop thread kept 1,000 in flight (peak 40 MB), 128
+/// threads 128 (peak 30 MB)."
+[[nodiscard]] std::string http_io_verdict(std::span<const row> rows, std::size_t requests,
+                                          std::optional<std::uint32_t> latency_ms);
 
 }  // namespace tandem::lab

@@ -590,7 +590,6 @@ TEST(LabIo, TheSessionMethodRefusesAWorkloadThatIsNotHttp) {
   auto w = make_sleep_workload(2, 0);
   EXPECT_THROW((void)make_http_session(4)->run(*w), std::invalid_argument);
   EXPECT_THROW((void)make_http_session(0), std::invalid_argument);
-  EXPECT_THROW((void)make_aio(4)->run(*w), std::invalid_argument);
   EXPECT_EQ(make_http_session(7)->name(), "http::session");
   EXPECT_EQ(make_http_session(7)->workers(), 7u);
 }

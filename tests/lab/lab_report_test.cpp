@@ -240,32 +240,6 @@ TEST(LabVerdict, IsolationRowsCarryTheOutcome) {
 
 // ---------------------------------------------------------------- io-bound
 
-TEST(LabVerdict, IoBoundNamesTheWinnerItsMarginsAndTheMeasuredReason) {
-  auto rows = rows_from({{"sequential", 1, 40.0, 0.20},
-                         {"thread_pool", 32, 1.30, 0.10},
-                         {"thread_pool", 128, 0.35, 0.11},
-                         {"aio", 100, 0.42, 0.05},
-                         {"aio", 1000, 0.05, 0.08}});
-  rows[2].peak_rss_bytes = 17'000'000;
-  rows[4].peak_rss_bytes = 28'000'000;
-  EXPECT_EQ(io_bound_verdict(rows, 2000, 20),
-            "I/O-bound (2,000 requests, 20 ms each at the server): aio with 1,000 in flight won "
-            "at 40,000 requests/s, 7.00x the best thread_pool (128 workers) and 800x sequential; "
-            "waiting used little CPU (at most 0.20 CPU-s a row), so the rate follows the requests "
-            "in flight: one aio thread kept 1,000 in flight (peak 28 MB), 128 threads 128 (peak "
-            "17 MB).");
-}
-
-TEST(LabVerdict, IoBoundWhenThreadsWin) {
-  auto rows = rows_from(
-      {{"sequential", 1, 4.0, 0.01}, {"thread_pool", 128, 0.10, 0.02}, {"aio", 100, 0.101, 0.01}});
-  EXPECT_EQ(io_bound_verdict(rows, 200, 20),
-            "I/O-bound (200 requests, 20 ms each at the server): thread_pool (128 workers) won at "
-            "2,000 requests/s, as fast as the best aio with 100 in flight and 40x sequential; "
-            "waiting used little CPU (at most 0.02 CPU-s a row), so the rate follows the requests "
-            "in flight.");
-}
-
 TEST(LabVerdict, HttpIoNamesTheWinnerItsMarginsSequentialsFloorAndTheReason) {
   auto rows = rows_from({{"sequential", 1, 40.7, 0.56},
                          {"thread_pool", 32, 1.35, 0.20},
