@@ -1,6 +1,6 @@
 // tandem-lab: runs classic concurrency experiments on this machine, on real work, and says which
 // method wins and by how much. Exit status: 0 ok; 1 a method answered wrongly or the methods
-// disagreed; 2 bad arguments or input the user can fix (a missing directory).
+// disagreed; 2 bad arguments or input the user can fix (a missing directory, a bad --url-file).
 #include <chrono>
 #include <exception>
 #include <iostream>
@@ -49,7 +49,7 @@ int run(int argc, char** argv) {
       "--tasks 100\n"
       "Exit status: 0 ok; 1 a method gave a wrong answer or the methods disagreed; 2 bad arguments "
       "or\n"
-      "a missing directory.");
+      "input to fix (a missing directory, a bad --url-file).");
   bool json = false;
   app.add_flag("--json", json,
                "print one JSON document (rows, answers, verdicts) instead of tables");
