@@ -210,6 +210,11 @@ class experiment {
   /// One plain-words sentence saying which method won and why, computed from `rows`.
   [[nodiscard]] virtual std::string verdict(std::span<const row> rows, std::size_t cores) const = 0;
 
+  /// True (the default) if every method must compute the same answer, which run_experiment
+  /// checks; false where the rows' answers may differ by nature (io on a user's URL list: a
+  /// server may answer one row's requests differently from another's).
+  [[nodiscard]] virtual bool methods_agree() const { return true; }
+
   /// Runs and reports the whole experiment to `out` instead of run_experiment's loop (time each
   /// method, check that every method computes the same answer), for an experiment whose methods
   /// differ in outcome by design (isolation: one of them crashes). Returns the rows reported, or

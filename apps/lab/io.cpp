@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cmath>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -476,11 +475,7 @@ class io_experiment final : public experiment {
     if (!opts_.url_file.empty()) return http_io_verdict(rows, requests(), std::nullopt);
     return http_io_verdict(rows, requests(), opts_.latency_ms);
   }
-  [[nodiscard]] std::optional<std::vector<row>> run_itself(std::size_t cores, reporter& out,
-                                                           std::size_t repeats) override {
-    if (opts_.url_file.empty()) return std::nullopt;  // the harness's loop, agreement checked
-    return run_url_file(cores, out, repeats);
-  }
+  [[nodiscard]] bool methods_agree() const override { return opts_.url_file.empty(); }
 
  private:
   [[nodiscard]] std::size_t requests() const {
@@ -552,64 +547,6 @@ class io_experiment final : public experiment {
                            {"requests", urls_.size()},
                            {"sequential_sample", sequential_sample()}},
             .notes = std::move(notes)};
-  }
-
-  // The harness's loop without the agreement check: statuses may differ from row to row.
-  std::vector<row> run_url_file(std::size_t cores, reporter& out, std::size_t repeats) {
-    prepared p = prepare(cores);
-    auto ms = methods(cores);
-    if (repeats > 1) p.notes.push_back(fmt::format("each row is the median of {} runs", repeats));
-    out.begin_experiment({.name = name(),
-                          .summary = summary(),
-                          .size = p.size,
-                          .parameters = p.parameters,
-                          .cores = cores,
-                          .notes = p.notes,
-                          .columns = columns()});
-    std::vector<row> rows;
-    for (const auto& m : ms) {
-      const workload* work = p.work.get();
-      std::unique_ptr<workload> sampled;
-      if (std::size_t n = m->sample(); n > 0 && n < p.work->task_count()) {
-        sampled = p.work->prefix(n);
-        work = sampled.get();
-      }
-      double scale = static_cast<double>(p.work->task_count()) /
-                     static_cast<double>(std::max<std::size_t>(1, work->task_count()));
-      std::vector<row> runs;
-      for (std::size_t k = 0; k < repeats; ++k) {
-        measurement t = measure(*m, *work);
-        row r{.experiment = name(),
-              .method = m->name(),
-              .workers = m->workers(),
-              .wall_s = t.wall_s * scale,
-              .cpu_s = t.cpu_s * scale,
-              .speedup = 1.0,
-              .runs = repeats,
-              .sample = sampled ? work->task_count() : 0,
-              .peak_rss_bytes = t.peak_rss_bytes,
-              .metrics = {},
-              .result = work->reduce(t.results)};
-        if (auto wrong = work->check(r.result))
-          throw check_error(fmt::format("io: {} got a wrong answer: {}", m->name(), *wrong));
-        runs.push_back(std::move(r));
-      }
-      std::sort(runs.begin(), runs.end(),
-                [](const row& a, const row& b) { return a.wall_s < b.wall_s; });
-      row r = std::move(runs[(runs.size() - 1) / 2]);
-      if (!rows.empty()) r.speedup = r.wall_s > 0 ? rows.front().wall_s / r.wall_s : std::nan("");
-      r.metrics = metrics(r);
-      out.add_row(r, answer_json(r.result));
-      rows.push_back(std::move(r));
-    }
-    answer listed{.items = urls_.size()};
-    out.end_experiment({.answer_text = answer_text(listed),
-                        .answer = {{"requests", urls_.size()}, {"url_file", opts_.url_file}},
-                        .methods = rows.size(),
-                        .verdict = verdict(rows, cores),
-                        .background_cores = std::nullopt,
-                        .agreement = false});
-    return rows;
   }
 
   io_options opts_;
