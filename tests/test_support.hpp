@@ -20,6 +20,14 @@ inline constexpr std::chrono::milliseconds tolerance{400};
 inline constexpr std::chrono::milliseconds tolerance{100};
 #endif
 
+/// tolerance in seconds, for comparing with durations measured as doubles.
+inline constexpr double tolerance_s = std::chrono::duration<double>(tolerance).count();
+
+/// Seconds since `t0` on the steady clock.
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 /// Replaces the unraisable hook for its lifetime and records "<where>: <message>" lines.
 class unraisable_capture {
  public:

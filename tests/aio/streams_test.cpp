@@ -19,6 +19,7 @@
 #include <system_error>
 #include <vector>
 
+#include "fd_leak_check.hpp"
 #include "tandem/aio.hpp"
 #include "tandem/aio/streams.hpp"
 #include "test_support.hpp"
@@ -27,16 +28,7 @@ namespace aio = tandem::aio;
 
 namespace {
 
-class Streams : public ::testing::Test {
- protected:
-  void SetUp() override { fds_before_ = tandem::test::count_entries("/proc/self/fd"); }
-  void TearDown() override {
-    EXPECT_EQ(tandem::test::count_entries("/proc/self/fd"), fds_before_) << "an fd leaked";
-  }
-
- private:
-  int fds_before_ = 0;
-};
+class Streams : public tandem::test::fd_leak_check {};
 
 // ---------------------------------------------------------------- handlers and helpers
 

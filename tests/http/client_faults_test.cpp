@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fd_leak_check.hpp"
 #include "http/raw_server.hpp"
 #include "tandem/http.hpp"
 #include "test_support.hpp"
@@ -21,21 +22,10 @@ namespace http = tandem::http;
 using http_test::url;
 using clock_type = std::chrono::steady_clock;
 
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-const double tol = std::chrono::duration<double>(tandem::test::tolerance).count();
+using tandem::test::seconds_since;
+using tandem::test::tolerance_s;
 
-class ClientFaults : public ::testing::Test {
- protected:
-  void SetUp() override { fds_ = tandem::test::count_entries("/proc/self/fd"); }
-  void TearDown() override {
-    EXPECT_EQ(tandem::test::count_entries("/proc/self/fd"), fds_) << "an fd leaked";
-  }
-
- private:
-  int fds_ = 0;
-};
+class ClientFaults : public tandem::test::fd_leak_check {};
 
 // Runs one request against a server running `behaviour`; returns the error it threw (or "").
 aio::task<std::string> failure_of(aio::client_handler behaviour, http::request_options o) {
@@ -65,7 +55,7 @@ aio::task<void> silent_server_times_out(double total, double read) {
     ADD_FAILURE() << "a silent server answered";
   } catch (const http::timeout_error& e) {
     double expected = read > 0 && read < total ? read : total;
-    EXPECT_NEAR(seconds_since(t0), expected, tol) << e.what();
+    EXPECT_NEAR(seconds_since(t0), expected, tolerance_s) << e.what();
     EXPECT_EQ(e.kind(),
               read > 0 && read < total ? http::timeout_kind::read : http::timeout_kind::total);
     EXPECT_NE(std::string(e.what()).find(url(srv.port())), std::string::npos) << e.what();
@@ -94,8 +84,8 @@ aio::task<void> slow_drip_is_cut_off() {
   } catch (const http::timeout_error& e) {
     // The last byte comes at ~0.8 s; the idle limit ends the request 0.5 s later.
     EXPECT_EQ(e.kind(), http::timeout_kind::read);
-    EXPECT_GE(seconds_since(t0), 1.3 - tol);
-    EXPECT_LE(seconds_since(t0), 1.3 + 2 * tol);
+    EXPECT_GE(seconds_since(t0), 1.3 - tolerance_s);
+    EXPECT_LE(seconds_since(t0), 1.3 + 2 * tolerance_s);
   }
   s.close();
   srv.close();

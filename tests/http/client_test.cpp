@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fd_leak_check.hpp"
 #include "http/raw_server.hpp"
 #include "tandem/http.hpp"
 #include "test_support.hpp"
@@ -132,16 +133,7 @@ void with_server(Body body, http::session_options so = {}) {
   }(std::move(body), std::move(so)));
 }
 
-class Client : public ::testing::Test {
- protected:
-  void SetUp() override { fds_ = tandem::test::count_entries("/proc/self/fd"); }
-  void TearDown() override {
-    EXPECT_EQ(tandem::test::count_entries("/proc/self/fd"), fds_) << "an fd leaked";
-  }
-
- private:
-  int fds_ = 0;
-};
+class Client : public tandem::test::fd_leak_check {};
 
 // ---------------------------------------------------------------- requests and responses
 

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fd_leak_check.hpp"
 #include "tandem/aio/run.hpp"
 #include "tandem/aio/sleep.hpp"
 #include "tandem/aio/streams.hpp"
@@ -23,10 +24,8 @@ namespace aio = tandem::aio;
 namespace http = tandem::http;
 using clock_type = std::chrono::steady_clock;
 
-double since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-constexpr double tolerance_s = std::chrono::duration<double>(tandem::test::tolerance).count();
+using tandem::test::seconds_since;
+using tandem::test::tolerance_s;
 
 aio::task<http::response> hello(http::request) { co_return http::response(200, "hello"); }
 
@@ -71,16 +70,7 @@ aio::task<void> until_no_connections(const http::server& app) {
   for (int i = 0; i < 500 && app.active_connections() != 0; ++i) co_await aio::sleep(0.01);
 }
 
-class ServerFaults : public ::testing::Test {
- protected:
-  void SetUp() override { fds_ = tandem::test::count_entries("/proc/self/fd"); }
-  void TearDown() override {
-    EXPECT_EQ(tandem::test::count_entries("/proc/self/fd"), fds_) << "an fd leaked";
-  }
-
- private:
-  int fds_ = 0;
-};
+class ServerFaults : public tandem::test::fd_leak_check {};
 
 // ---------------------------------------------------------------- malformed requests
 
@@ -165,7 +155,7 @@ aio::task<double> time_to_cutoff(std::uint16_t port, bool silent) {
   aio::task_handle<void> d;
   if (!silent) d = aio::create_task(dribble(c.writer));
   std::string got = co_await read_until_closed(c.reader);
-  double took = since(t0);
+  double took = seconds_since(t0);
   EXPECT_EQ(got, "");  // no answer: the request never completed
   if (d.valid()) {
     d.cancel();
@@ -188,7 +178,7 @@ aio::task<void> slowloris() {
   co_await aio::sleep(0.1);
   auto t0 = clock_type::now();
   EXPECT_TRUE(co_await still_serves(app.port()));
-  EXPECT_LT(since(t0), tolerance_s);
+  EXPECT_LT(seconds_since(t0), tolerance_s);
   EXPECT_EQ(app.active_connections(), 20u);
   // Each is cut off at read_timeout, give or take the sweep's period (read_timeout / 10).
   for (auto& c : conns) {
@@ -247,10 +237,10 @@ aio::task<void> stops_reading() {
   aio::connection c = co_await aio::open_connection("127.0.0.1", app.port());
   c.writer.write("GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
   auto t0 = clock_type::now();
-  while (app.stats().requests < 1 && since(t0) < 5) co_await aio::sleep(0.005);
+  while (app.stats().requests < 1 && seconds_since(t0) < 5) co_await aio::sleep(0.005);
   EXPECT_EQ(app.active_connections(), 1u);
   co_await until_no_connections(app);
-  double took = since(t0);
+  double took = seconds_since(t0);
   EXPECT_EQ(app.active_connections(), 0u);
   EXPECT_GE(took, 0.5 - 0.02);
   EXPECT_LE(took, 0.5 + 0.05 + tolerance_s);
@@ -281,7 +271,7 @@ aio::task<void> many_idle_at_shutdown() {
   EXPECT_EQ(app.active_connections(), n);
   auto t0 = clock_type::now();
   co_await app.shutdown();
-  EXPECT_LT(since(t0), tolerance_s);  // idle connections are closed, not waited for
+  EXPECT_LT(seconds_since(t0), tolerance_s);  // idle connections are closed, not waited for
   EXPECT_EQ(app.active_connections(), 0u);
   for (auto& c : conns) EXPECT_EQ(co_await read_to_eof(c.reader), "");
   EXPECT_EQ(app.stats().connections, n);

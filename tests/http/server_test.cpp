@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fd_leak_check.hpp"
 #include "tandem/aio/run.hpp"
 #include "tandem/aio/sleep.hpp"
 #include "tandem/aio/streams.hpp"
@@ -25,10 +26,8 @@ namespace http = tandem::http;
 using nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
-double since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-constexpr double tolerance_s = std::chrono::duration<double>(tandem::test::tolerance).count();
+using tandem::test::seconds_since;
+using tandem::test::tolerance_s;
 
 // ---------------------------------------------------------------- a raw client
 
@@ -135,16 +134,7 @@ void add_routes(http::server& app) {
       .patch("/items/{id}", item);
 }
 
-class Server : public ::testing::Test {
- protected:
-  void SetUp() override { fds_ = tandem::test::count_entries("/proc/self/fd"); }
-  void TearDown() override {
-    EXPECT_EQ(tandem::test::count_entries("/proc/self/fd"), fds_) << "an fd leaked";
-  }
-
- private:
-  int fds_ = 0;
-};
+class Server : public tandem::test::fd_leak_check {};
 
 // Runs `body(app)` on a fresh loop against a started server with the routes above, then shuts
 // the server down and checks that no connection is left.
@@ -455,7 +445,7 @@ aio::task<void> idle_timeout(http::server& app) {
   EXPECT_EQ(r.status, 200);
   auto t0 = clock_type::now();
   EXPECT_EQ(co_await read_to_eof(c.reader), "");
-  double waited = since(t0);
+  double waited = seconds_since(t0);
   EXPECT_GE(waited, 0.5 - 0.02);
   EXPECT_LE(waited, 0.5 + 0.05 + tolerance_s);
 }
@@ -480,7 +470,7 @@ aio::task<void> graceful(http::server& app) {
 
   auto t0 = clock_type::now();
   co_await app.shutdown();
-  double took = since(t0);
+  double took = seconds_since(t0);
   // The idle connection was closed without an answer; the slow one finished first.
   EXPECT_EQ(co_await read_to_eof(idle.reader), "");
   reply r = co_await inflight;
@@ -503,7 +493,7 @@ aio::task<void> shutdown_timeout(http::server& app) {
   co_await aio::sleep(0.05);
   auto t0 = clock_type::now();
   co_await app.shutdown();
-  double took = since(t0);
+  double took = seconds_since(t0);
   EXPECT_GE(took, 0.2 - 0.02);
   EXPECT_LE(took, 0.2 + tolerance_s);
   EXPECT_EQ(co_await read_to_eof(c.reader), "");  // cut off without an answer
@@ -526,7 +516,7 @@ aio::task<void> abandoned(http::server& app) {
   EXPECT_EQ(app.active_connections(), 1u);  // its handler still sleeps
   auto t0 = clock_type::now();
   co_await app.shutdown();
-  EXPECT_LE(since(t0), tolerance_s);
+  EXPECT_LE(seconds_since(t0), tolerance_s);
   EXPECT_EQ(app.active_connections(), 0u);
 }
 TEST_F(Server, ShutdownCancelsAHandlerWhoseClientLeft) { with_server(abandoned); }
