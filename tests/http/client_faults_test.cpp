@@ -193,14 +193,7 @@ TEST_F(ClientFaults, UnknownScheme) {
 }
 
 TEST_F(ClientFaults, RefusedConnection) {
-  // A port nobody listens on: bind one, learn its number, close it.
-  std::uint16_t port = aio::run([]() -> aio::task<std::uint16_t> {
-    aio::server srv = co_await http_test::start(http_test::silent);
-    std::uint16_t p = srv.port();
-    srv.close();
-    co_await srv.wait_closed();
-    co_return p;
-  }());
+  std::uint16_t port = http_test::closed_port();
   expect_error<http::connection_refused_error>(url(port), url(port));
 }
 

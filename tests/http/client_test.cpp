@@ -326,13 +326,7 @@ TEST_F(Client, RetriesWithBackoff) {
 }
 
 TEST_F(Client, RetriesConnectionErrorsWithGrowingDelays) {
-  std::uint16_t port = aio::run([]() -> aio::task<std::uint16_t> {
-    aio::server srv = co_await http_test::start(http_test::silent);
-    std::uint16_t p = srv.port();
-    srv.close();
-    co_await srv.wait_closed();
-    co_return p;
-  }());
+  std::uint16_t port = http_test::closed_port();
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_THROW(aio::run([](std::uint16_t p) -> aio::task<void> {
                  http::session s({.retry = {.attempts = 4, .backoff = 0.1, .jitter = 0}});

@@ -47,12 +47,7 @@ TEST(Fetch, PostsABody) {
 }
 
 TEST(Fetch, ErrorsAreTheSessionsTypes) {
-  std::uint16_t closed_port = 0;
-  {
-    http_test::server_thread srv(http_test::silent);
-    closed_port = srv.port();
-  }
-  EXPECT_THROW(http::get(url(closed_port)), http::connection_refused_error);
+  EXPECT_THROW(http::get(url(http_test::closed_port())), http::connection_refused_error);
   EXPECT_THROW(http::get("gopher://127.0.0.1/"), http::unsupported_scheme_error);
   EXPECT_THROW(http::get("http://"), http::invalid_url_error);
 }

@@ -123,6 +123,18 @@ inline aio::task<aio::server> start(aio::client_handler handler) {
 
 namespace http_test {
 
+/// A loopback port nobody listens on (a server bound to it, learnt its number, closed), for
+/// refused connections. Runs its own loop: call it outside one.
+inline std::uint16_t closed_port() {
+  return aio::run([]() -> aio::task<std::uint16_t> {
+    aio::server srv = co_await start(silent);
+    std::uint16_t p = srv.port();
+    srv.close();
+    co_await srv.wait_closed();
+    co_return p;
+  }());
+}
+
 /// A raw server on its own thread and loop, for clients that block (fetch()).
 /// The destructor stops the server and joins the thread.
 class server_thread {
