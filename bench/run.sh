@@ -16,8 +16,11 @@
 #                             twice as long; a median of 3 can land on one, and the C++ runs cost
 #                             seconds)
 #        W6_LIMIT=5000000     primes below this, for C++ and Python alike (same work on both sides)
-#        BENCH_ONLY="pool loop proc"  which parts: pool = W1 W2 W6 (threads), loop = W3 W3b W4
-#                             echo, proc = W5 W5b W6 (processes), latency, start-up
+#        BENCH_ONLY="pool loop proc http"  which parts: pool = W1 W2 W6 (threads), loop = W3 W3b
+#                             W4 echo, proc = W5 W5b W6 (processes), latency, start-up, http = W9
+#                             (http::session, aiohttp, tornado+pycurl, threads+urllib and wrk
+#                             against one nginx) and the server (wrk against http::server and
+#                             aiohttp.web)
 #        BENCH_SKIP_PYTHON=1  no Python run: the table has no Python columns and says so
 #        ECHO_ARGS="100 1000 64"  echo: connections, messages per connection, message bytes
 #        LOOP_TMO=120         seconds after which one event-loop run is stopped (a failed run)
@@ -36,7 +39,7 @@ PY=/usr/bin/python3  # Debian's: the table needs only its standard library
 REPS=${REPS:-3}
 CXX_REPS=${CXX_REPS:-$((REPS > 5 ? REPS : 5))}
 W6_LIMIT=${W6_LIMIT:-5000000}
-BENCH_ONLY=${BENCH_ONLY:-pool loop proc}
+BENCH_ONLY=${BENCH_ONLY:-pool loop proc http}
 ECHO_ARGS=${ECHO_ARGS:-100 1000 64}
 PEERS="${TANDEM_PEERS:-$REPO/../shared/peers}"
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -46,8 +49,8 @@ RAW="$OUT/raw-$STAMP"  # every input of the table, kept beside it
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
 part() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
-if ! part pool && ! part loop && ! part proc; then
-  log "BENCH_ONLY='$BENCH_ONLY': expected one or more of pool, loop, proc"
+if ! part pool && ! part loop && ! part proc && ! part http; then
+  log "BENCH_ONLY='$BENCH_ONLY': expected one or more of pool, loop, proc, http"
   exit 2
 fi
 if part pool; then
@@ -226,11 +229,139 @@ if part proc; then
   TABLE_ARGS+=(--proc "$PROC_RAW")
 fi
 
+# ---------------------------------------------------------------- http: W9 and the server
+# W9: one nginx (the shared peers' template: 1 worker, 1 KiB file) on a free loopback port, and
+# against it, in one sitting: wrk -t1 -c100 (the ceiling a client can pull from it; one thread,
+# since nginx has the other core), tandem_http_client_bench and w9_http.py's aiohttp,
+# tornado_curl and threads_urllib, each under /usr/bin/time for its peak RSS. The server: wrk
+# -t1 -c100 against tandem_http_server_bench and bench/aiohttp_web_server.py (1 KiB each).
+HTTP_RAW="$RAW/http.jsonl"
+free_port() { "$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# stop_pid PID: TERM, wait up to 10 s, then KILL; reaps it.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+# run_rss LABEL REP CMD...: run_loop under /usr/bin/time, adding the peak RSS (KiB) to the record.
+run_rss() {
+  local label=$1 rep=$2
+  shift 2
+  run_loop "$label" "$rep" /usr/bin/time -f "%M" -o "$RAW/.rss" "$@"
+  "$PY" - "$JSONL" "$RAW/.rss" <<'PYEOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+rec = json.loads(lines[-1])
+try:
+    rec["maxrss_kb"] = int(open(sys.argv[2]).read().split()[-1])
+except (OSError, ValueError, IndexError):
+    pass
+lines[-1] = json.dumps(rec)
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PYEOF
+}
+# run_wrk LABEL REP URL: wrk -t1 -c100 -d5s, recorded as {"rate": requests/s, ...}.
+run_wrk() {
+  run_loop "$1" "$2" "$PY" -c '
+import json, re, subprocess, sys
+out = subprocess.run(["wrk", "-t1", "-c100", "-d5s", sys.argv[1]], capture_output=True, text=True,
+                     check=True).stdout
+rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+errors = re.search(r"Socket errors: (.*)", out)
+if not rate or bad:
+    sys.exit("wrk: " + out)
+print(json.dumps({"workload": "wrk", "rate": float(rate.group(1)), "unit": "req/s",
+                  "socket_errors": errors.group(1) if errors else ""}))' "$3"
+}
+# start_server CMD...: starts a server that prints its port on its first stdout line; sets
+# SRV_PID and SRV_PORT (empty if it did not come up within 10 s).
+start_server() {
+  "$@" > "$RAW/.srv" 2> "$RAW/.srv.err" &
+  SRV_PID=$!
+  SRV_PORT=""
+  for _ in $(seq 1 200); do
+    SRV_PORT=$(head -n 1 "$RAW/.srv" 2> /dev/null || true)
+    [ -n "$SRV_PORT" ] && break
+    sleep 0.05
+  done
+}
+
+if part http; then
+  : > "$HTTP_RAW"
+  JSONL="$HTTP_RAW"
+  HTTP_WHY=""
+  for tool in nginx wrk; do
+    command -v "$tool" > /dev/null || HTTP_WHY="$tool is not installed (make deps-bench)"
+  done
+  for exe in tandem_http_client_bench tandem_http_server_bench; do
+    [ -n "$HTTP_WHY" ] && break
+    cmake --build "$BUILD" --target "$exe" > "$RAW/build-$exe.log" 2>&1 && [ -x "$OUT/$exe" ] ||
+      HTTP_WHY="$exe did not build (see $RAW/build-$exe.log)"
+  done
+  W9_LABELS=(W9/wrk W9/tandem_session W9/aiohttp W9/tornado_curl W9/threads_urllib)
+  SRV_LABELS=(server/tandem server/aiohttp_web)
+  if [ -z "$HTTP_WHY" ]; then
+    ND=$(mktemp -d /tmp/tandem-w9.XXXXXX)
+    chmod 755 "$ND"
+    mkdir "$ND/www"
+    head -c 1024 /dev/urandom > "$ND/www/1k.bin"
+    chmod 644 "$ND/www/1k.bin"
+    NPORT=$(free_port)
+    sed -e "s#@DIR@#$ND#g" -e "s#@PORT@#$NPORT#g" "$PEERS/python/nginx_w9.conf.tmpl" > "$ND/nginx.conf"
+    nginx -c "$ND/nginx.conf" -p "$ND/" -g 'daemon off;' > "$ND/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    URL="http://127.0.0.1:$NPORT/1k.bin"
+    up=""
+    for _ in $(seq 1 50); do
+      [ "$(curl -s --noproxy '*' "$URL" 2> /dev/null | wc -c)" = 1024 ] && { up=1; break; }
+      sleep 0.2
+    done
+    if [ -z "$up" ]; then
+      for l in "${W9_LABELS[@]}"; do skip "$l" "nginx did not come up: $(cat "$ND/error.log" 2> /dev/null)"; done
+    else
+      log "W9 against nginx pid $NGINX_PID on 127.0.0.1:$NPORT: wrk, tandem, aiohttp, tornado_curl, threads_urllib; $REPS runs each"
+      for r in $(seq 1 "$REPS"); do
+        run_wrk W9/wrk "$r" "$URL"
+        run_rss W9/tandem_session "$r" "$OUT/tandem_http_client_bench" "$URL"
+        for m in aiohttp tornado_curl threads_urllib; do
+          run_rss "W9/$m" "$r" "$PY" "$PEERS/python/w9_http.py" "$m" "$URL"
+        done
+      done
+    fi
+    stop_pid "$NGINX_PID"
+    rm -rf "$ND"
+
+    log "server: wrk -t1 -c100 -d5s against http::server and aiohttp.web (1 KiB), $REPS runs each"
+    for pair in "server/tandem $OUT/tandem_http_server_bench" "server/aiohttp_web $PY $HERE/aiohttp_web_server.py"; do
+      label=${pair%% *}
+      read -r -a cmd <<< "${pair#* }"
+      start_server "${cmd[@]}"
+      if [ -z "$SRV_PORT" ]; then
+        skip "$label" "the server did not start: $(tail -c 500 "$RAW/.srv.err")"
+      else
+        for r in $(seq 1 "$REPS"); do run_wrk "$label" "$r" "http://127.0.0.1:$SRV_PORT/"; done
+      fi
+      stop_pid "$SRV_PID"
+    done
+    rm -f "$RAW/.srv" "$RAW/.srv.err" "$RAW/.rss"
+  else
+    for l in "${W9_LABELS[@]}" "${SRV_LABELS[@]}"; do skip "$l" "$HTTP_WHY"; done
+  fi
+  JSONL="$LOOP_RAW"
+  TABLE_ARGS+=(--http "$HTTP_RAW")
+fi
+
 PY_ARGS=()
 if [ "${BENCH_SKIP_PYTHON:-0}" = 1 ]; then
   PY_ARGS=(--python-note "skipped (BENCH_SKIP_PYTHON=1)")
 elif [ ! -f "$PEERS/python/run_all.sh" ]; then
   PY_ARGS=(--python-note "no Python peers at $PEERS (set TANDEM_PEERS)")
+elif ! part pool && ! part loop && ! part proc; then
+  # The http part runs its Python peers itself, against its own nginx.
+  PY_ARGS=(--python-note "the http part's Python peers are in its own table")
 else
   PY_ONLY=""
   part pool && PY_ONLY="W1 W2 W6"

@@ -16,7 +16,10 @@ Every figure is the median of the repetitions (min-max beside it). Ratios:
       throughputs, peer / aio for wall seconds and bytes per task; above 1 means aio is better.
   W5, W5b, latency, start-up: the same "how many times better" against multiprocessing.Pool and
       ProcessPoolExecutor. W6 with processes: each system's 2-process speedup beside its
-      2-thread speedup (process speedup / thread speedup - 1, in %)."""
+      2-thread speedup (process speedup / thread speedup - 1, in %).
+  W9 (http.jsonl): requests/s of each client against one nginx, as a ratio to aiohttp and as a
+      fraction of wrk's; peak RSS of each client. The server: wrk's requests/s against
+      http::server and aiohttp.web."""
 import argparse
 import datetime
 import json
@@ -39,6 +42,10 @@ W4_VS_FIBER = 1.0  # W4 items/s >= Boost.Fiber's buffered_channel
 W5_VS_POOL = 5.0  # W5 items/s >= 5 x multiprocessing.Pool.map
 W5B_VS_POOL = 10.0  # W5b tasks/s >= 10 x Pool.imap_unordered(chunksize=1)
 W6_PROC_TOLERANCE_PCT = 3.0  # W6 2-process speedup no more than 3% below the thread pool's
+# The http layer's targets (issue 5), on 2 cores, same sitting.
+W9_VS_AIOHTTP = 10.0  # W9 requests/s >= 10 x aiohttp
+W9_OF_WRK = 0.80  # the goal: 80% of what wrk pulls from the same nginx
+SERVER_VS_AIOHTTP = 10.0  # http::server requests/s under wrk >= 10 x aiohttp.web
 # A repetition is "quiet" when other processes used less than this many cores during it
 # (/proc/stat counts 10 ms ticks, so a few hundredths of a core is noise).
 QUIET_OTHERS = 0.1
@@ -178,6 +185,7 @@ def main():
     ap.add_argument("--primes", help="Google Benchmark JSON of tandem_primes_bench")
     ap.add_argument("--loop", help="run.sh's loop.jsonl (W3, W3b, W4, echo)")
     ap.add_argument("--proc", help="run.sh's proc.jsonl (W5, W5b, latency, W6 processes, start-up)")
+    ap.add_argument("--http", help="run.sh's http.jsonl (W9 clients, wrk, the server)")
     ap.add_argument("--python", help="the Python peers' raw.jsonl (omit: no Python column)")
     ap.add_argument("--python-note", default="", help="why there is no Python column")
     ap.add_argument("--repo", default=".", help="the tandem checkout (for the commit)")
@@ -185,8 +193,8 @@ def main():
     a = ap.parse_args()
     if bool(a.pool) != bool(a.primes):
         ap.error("--pool and --primes go together")
-    if not a.pool and not a.loop and not a.proc:
-        ap.error("nothing to show: give --pool/--primes, --loop, --proc or several")
+    if not a.pool and not a.loop and not a.proc and not a.http:
+        ap.error("nothing to show: give --pool/--primes, --loop, --proc, --http or several")
 
     py_ok, py_bad = python_runs(a.python) if a.python else ({}, {})
     have_py = a.python is not None
@@ -199,6 +207,8 @@ def main():
         parts.append("W3, W3b, W4, echo beside Asio, Boost.Fiber, asyncio and uvloop")
     if a.proc:
         parts.append("W5, W5b, W6 on processes beside multiprocessing")
+    if a.http:
+        parts.append("W9 and the HTTP server beside aiohttp, tornado, urllib and wrk")
     when = datetime.datetime.now().astimezone()
     if a.pool:
         # The sitting's date: when the C++ runs started (Google Benchmark records it).
@@ -224,6 +234,9 @@ def main():
     if a.proc:
         p()
         proc_section(a.proc, py_ok, py_bad, have_py, p)
+    if a.http:
+        p()
+        http_section(a.http, p)
 
 
 def pool_section(a, m, py_ok, py_bad, have_py, p):
@@ -847,6 +860,78 @@ def proc_section(path, py_ok, py_bad, have_py, p):
       "part). Other processes: the machine's busy CPU minus ours and the workers' (W6: the most "
       f"of its three parts); a quiet run is one under {QUIET_OTHERS} core; runs under 0.1 s are "
       "not judged (10 ms ticks). The Python peers record none of these.")
+
+
+def http_section(path, p):
+    """W9: clients against one nginx (tandem, aiohttp, tornado+pycurl, threads+urllib, wrk); the
+    server: wrk against http::server and aiohttp.web. All from run.sh's http.jsonl."""
+    ok, bad = python_runs(path)
+    skipped = skipped_runs(path)
+
+    def vals(label, field):
+        return [r[field] for r in ok.get(label, []) if isinstance(r.get(field), (int, float))]
+
+    def rate(label):
+        return med(vals(label, "rate"))
+
+    def cell(label, field, fmt):
+        xs = vals(label, field)
+        if xs:
+            return spread(xs, fmt)
+        if label in skipped:
+            return f"not run: {skipped[label]}"
+        return "FAILED" if label in bad else "n/a"
+
+    def mb(kb):
+        return f"{kb / 1024:.0f} MB"
+
+    def reqs(v):
+        return f"{v:,.0f}"
+
+    aio = rate("W9/aiohttp")
+    wrk = rate("W9/wrk")
+    p("## W9: 10,000 GETs of a 1 KiB file from nginx (1 worker), 100 at a time")
+    p()
+    p("| client | requests/s | vs aiohttp | of wrk | peak RSS |")
+    p("|---|---|---|---|---|")
+    names = [("W9/tandem_session", "tandem `http::session` (libcurl multi on the aio loop)"),
+             ("W9/aiohttp", "aiohttp (ClientSession, TCPConnector(limit=100))"),
+             ("W9/tornado_curl", "tornado + pycurl (CurlAsyncHTTPClient)"),
+             ("W9/threads_urllib", "ThreadPoolExecutor(100) + urllib"),
+             ("W9/wrk", "wrk -t1 -c100 (the ceiling)")]
+    for label, name in names:
+        r = rate(label)
+        rss = "" if label == "W9/wrk" else cell(label, "maxrss_kb", mb)
+        p(f"| {name} | {cell(label, 'rate', reqs)} | {fx(ratio(r, aio))} | "
+          f"{'n/a' if r is None or not wrk else f'{100 * r / wrk:.0f}%'} | {rss} |")
+    ours = rate("W9/tandem_session")
+    p()
+    vs = ratio(ours, aio)
+    of_wrk = ratio(ours, wrk)
+    rss_ours = med(vals("W9/tandem_session", "maxrss_kb"))
+    rss_aio = med(vals("W9/aiohttp", "maxrss_kb"))
+    p(f"- requests/s vs aiohttp: {fx(vs)} (target >= {W9_VS_AIOHTTP:g}x: "
+      f"{'met' if vs is not None and vs >= W9_VS_AIOHTTP else 'NOT met'})")
+    p(f"- fraction of wrk: {'n/a' if of_wrk is None else f'{100 * of_wrk:.0f}%'} "
+      f"(goal {100 * W9_OF_WRK:.0f}%)")
+    if rss_ours and rss_aio:
+        p(f"- client peak RSS: {mb(rss_ours)} vs aiohttp {mb(rss_aio)} (target <=: "
+          f"{'met' if rss_ours <= rss_aio else 'NOT met'})")
+    p()
+    p("## The server: wrk -t1 -c100 -d5s, GET / answering 1 KiB")
+    p()
+    p("| server | requests/s | vs aiohttp.web |")
+    p("|---|---|---|")
+    web = rate("server/aiohttp_web")
+    for label, name in [("server/tandem", "tandem `http::server`"),
+                        ("server/aiohttp_web", "aiohttp.web (one process, asyncio)")]:
+        p(f"| {name} | {cell(label, 'rate', reqs)} | {fx(ratio(rate(label), web))} |")
+    sv = ratio(rate("server/tandem"), web)
+    p()
+    p(f"- requests/s vs aiohttp.web: {fx(sv)} (target >= {SERVER_VS_AIOHTTP:g}x: "
+      f"{'met' if sv is not None and sv >= SERVER_VS_AIOHTTP else 'NOT met'})")
+    p("- Every client run checks each response (status 200, 1,024 bytes); wrk shares the machine's")
+    p("  two cores with the server it measures, as nginx shares them with the clients.")
 
 
 if __name__ == "__main__":
