@@ -289,6 +289,24 @@ start_server() {
   done
 }
 
+# py_why MODULE...: empty if Debian's python3 imports them all, else why the peer cannot run.
+py_why() {
+  local m
+  [ "${BENCH_SKIP_PYTHON:-0}" = 1 ] && { echo "skipped (BENCH_SKIP_PYTHON=1)"; return; }
+  for m in "$@"; do
+    "$PY" -c "import $m" 2> /dev/null || { echo "python3-$m is not installed (make deps-bench)"; return; }
+  done
+}
+# The servers this part starts are stopped by PID, also when the script stops early.
+NGINX_PID=""
+SRV_PID=""
+http_stop_all() {
+  if [ -n "$NGINX_PID" ]; then stop_pid "$NGINX_PID"; fi
+  if [ -n "$SRV_PID" ]; then stop_pid "$SRV_PID"; fi
+  NGINX_PID=""
+  SRV_PID=""
+}
+
 if part http; then
   : > "$HTTP_RAW"
   JSONL="$HTTP_RAW"
@@ -304,48 +322,75 @@ if part http; then
   W9_LABELS=(W9/wrk W9/tandem_session W9/aiohttp W9/tornado_curl W9/threads_urllib)
   SRV_LABELS=(server/tandem server/aiohttp_web)
   if [ -z "$HTTP_WHY" ]; then
+    ND=""
+    trap 'http_stop_all; [ -z "$ND" ] || rm -rf "$ND"' EXIT
+    trap 'exit 130' INT TERM  # through the EXIT trap
+    # W9's Python peers: each skipped, with the reason, when it cannot run.
+    if [ -f "$PEERS/python/w9_http.py" ]; then
+      declare -A W9_PY_WHY=([aiohttp]="$(py_why aiohttp)" [tornado_curl]="$(py_why tornado pycurl)"
+        [threads_urllib]="$(py_why)")
+    else
+      nope="no Python peers at $PEERS (set TANDEM_PEERS)"
+      declare -A W9_PY_WHY=([aiohttp]="$nope" [tornado_curl]="$nope" [threads_urllib]="$nope")
+    fi
     ND=$(mktemp -d /tmp/tandem-w9.XXXXXX)
-    chmod 755 "$ND"
+    chmod 755 "$ND"  # nginx's worker runs unprivileged
     mkdir "$ND/www"
     head -c 1024 /dev/urandom > "$ND/www/1k.bin"
     chmod 644 "$ND/www/1k.bin"
     NPORT=$(free_port)
-    sed -e "s#@DIR@#$ND#g" -e "s#@PORT@#$NPORT#g" "$PEERS/python/nginx_w9.conf.tmpl" > "$ND/nginx.conf"
-    nginx -c "$ND/nginx.conf" -p "$ND/" -g 'daemon off;' > "$ND/stdout.log" 2>&1 &
-    NGINX_PID=$!
-    URL="http://127.0.0.1:$NPORT/1k.bin"
     up=""
-    for _ in $(seq 1 50); do
-      [ "$(curl -s --noproxy '*' "$URL" 2> /dev/null | wc -c)" = 1024 ] && { up=1; break; }
-      sleep 0.2
-    done
+    if [ ! -f "$PEERS/python/nginx_w9.conf.tmpl" ]; then
+      why="no nginx_w9.conf.tmpl at $PEERS/python (set TANDEM_PEERS)"
+    else
+      sed -e "s#@DIR@#$ND#g" -e "s#@PORT@#$NPORT#g" "$PEERS/python/nginx_w9.conf.tmpl" > "$ND/nginx.conf"
+      nginx -c "$ND/nginx.conf" -p "$ND/" -g 'daemon off;' > "$ND/stdout.log" 2>&1 &
+      NGINX_PID=$!
+      URL="http://127.0.0.1:$NPORT/1k.bin"
+      for _ in $(seq 1 50); do
+        [ "$(curl -s --noproxy '*' "$URL" 2> /dev/null | wc -c)" = 1024 ] && { up=1; break; }
+        sleep 0.2
+      done
+      why="nginx did not come up: $(cat "$ND/error.log" "$ND/stdout.log" 2> /dev/null | tail -c 300)"
+    fi
     if [ -z "$up" ]; then
-      for l in "${W9_LABELS[@]}"; do skip "$l" "nginx did not come up: $(cat "$ND/error.log" 2> /dev/null)"; done
+      for l in "${W9_LABELS[@]}"; do skip "$l" "$why"; done
     else
       log "W9 against nginx pid $NGINX_PID on 127.0.0.1:$NPORT: wrk, tandem, aiohttp, tornado_curl, threads_urllib; $REPS runs each"
+      for m in aiohttp tornado_curl threads_urllib; do
+        if [ -n "${W9_PY_WHY[$m]}" ]; then skip "W9/$m" "${W9_PY_WHY[$m]}"; fi
+      done
       for r in $(seq 1 "$REPS"); do
         run_wrk W9/wrk "$r" "$URL"
         run_rss W9/tandem_session "$r" "$OUT/tandem_http_client_bench" "$URL"
         for m in aiohttp tornado_curl threads_urllib; do
-          run_rss "W9/$m" "$r" "$PY" "$PEERS/python/w9_http.py" "$m" "$URL"
+          if [ -z "${W9_PY_WHY[$m]}" ]; then
+            run_rss "W9/$m" "$r" "$PY" "$PEERS/python/w9_http.py" "$m" "$URL"
+          fi
         done
       done
     fi
-    stop_pid "$NGINX_PID"
+    http_stop_all
     rm -rf "$ND"
 
     log "server: wrk -t1 -c100 -d5s against http::server and aiohttp.web (1 KiB), $REPS runs each"
+    WEB_WHY=$(py_why aiohttp)
     for pair in "server/tandem $OUT/tandem_http_server_bench" "server/aiohttp_web $PY $HERE/aiohttp_web_server.py"; do
       label=${pair%% *}
       read -r -a cmd <<< "${pair#* }"
+      if [ "$label" = server/aiohttp_web ] && [ -n "$WEB_WHY" ]; then
+        skip "$label" "$WEB_WHY"
+        continue
+      fi
       start_server "${cmd[@]}"
       if [ -z "$SRV_PORT" ]; then
         skip "$label" "the server did not start: $(tail -c 500 "$RAW/.srv.err")"
       else
         for r in $(seq 1 "$REPS"); do run_wrk "$label" "$r" "http://127.0.0.1:$SRV_PORT/"; done
       fi
-      stop_pid "$SRV_PID"
+      http_stop_all
     done
+    trap - EXIT INT TERM
     rm -f "$RAW/.srv" "$RAW/.srv.err" "$RAW/.rss"
   else
     for l in "${W9_LABELS[@]}" "${SRV_LABELS[@]}"; do skip "$l" "$HTTP_WHY"; done
