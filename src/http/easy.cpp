@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -228,6 +229,13 @@ void append_header(request_state& st, const std::string& name, const std::string
   st.header_list = l;
 }
 
+// Methods are upper case on the wire; "get" means GET, as in aiohttp (which upper-cases too).
+std::string upper(const std::string& method) {
+  std::string out = method;
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 long to_ms(double seconds) noexcept {
   return seconds <= 0 ? 0L : std::max(1L, static_cast<long>(std::llround(seconds * 1e3)));
 }
@@ -240,10 +248,11 @@ const std::string& default_user_agent() {
 
 }  // namespace
 
-void prepare(request_state& st, const std::string& method, const std::string& url,
+void prepare(request_state& st, const std::string& method_as_given, const std::string& url,
              const request_options& o, const session_options& s, bool blocking) {
   CURL* e = st.easy;
-  st.method = method;
+  st.method = upper(method_as_given);
+  const std::string& method = st.method;
   st.url = build_url(url, o);
   st.timeout = o.timeout.value_or(s.timeout);
   st.max_body = o.max_body_size.value_or(s.max_body_size);
@@ -391,8 +400,10 @@ std::optional<double> retry_delay(const retry_options& r, const std::string& met
   if (attempt >= r.attempts) return std::nullopt;
   static constexpr std::array<std::string_view, 6> idempotent = {"GET",    "HEAD",    "PUT",
                                                                  "DELETE", "OPTIONS", "TRACE"};
+  std::string upper = method;  // methods are case-sensitive on the wire, but "get" means GET here
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (r.idempotent_only &&
-      std::find(idempotent.begin(), idempotent.end(), method) == idempotent.end())
+      std::find(idempotent.begin(), idempotent.end(), upper) == idempotent.end())
     return std::nullopt;
   if (error) {
     if (!r.on_connection_errors) return std::nullopt;

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "http/detail/easy.hpp"
+#include "tandem/aio/loop.hpp"
+#include "tandem/error.hpp"
 
 namespace tandem::http {
 
@@ -34,6 +36,10 @@ struct thread_handle {
 
 response fetch(const std::string& method, const std::string& url, const request_options& options,
                const session_options& defaults) {
+  if (aio::loop::current())
+    throw invalid_state_error(
+        "http::fetch/get block: called on an event loop's thread, they would stall it (use "
+        "http::session, or aio::to_thread)");
   thread_local thread_handle handle;
   for (int attempt = 1;; ++attempt) {
     detail::request_state st;

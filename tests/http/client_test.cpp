@@ -309,6 +309,11 @@ aio::task<void> retries_statuses(std::shared_ptr<fixture> f, http::session& s) {
   http::response r = co_await s.get(f->base + "/flaky");
   EXPECT_EQ(r.status(), 200);
   EXPECT_EQ(f->flaky->seen, 3);
+  // The method's case does not matter to the policy.
+  f->flaky->seen = 0;
+  f->flaky->fails = 2;
+  EXPECT_EQ((co_await s.request("get", f->base + "/flaky")).status(), 200);
+  EXPECT_EQ(f->flaky->seen, 3);
   // POST is not idempotent: one try, the 503 is returned.
   f->flaky->seen = 0;
   r = co_await s.post(f->base + "/flaky");

@@ -87,3 +87,15 @@ TEST(Fetch, EndlessBodyStopsAtTheCap) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Fetch, RefusesToBlockAnEventLoop) {
+  EXPECT_THROW(tandem::aio::run([]() -> tandem::aio::task<void> {
+                 (void)http::get("http://127.0.0.1:1/");
+                 co_return;
+               }()),
+               tandem::invalid_state_error);
+}
+
+}  // namespace

@@ -52,7 +52,8 @@ class unsupported_scheme_error : public error {
   using error::error;
 };
 
-/// The connection could not be made or broke during the transfer (reset, closed early).
+/// The connection could not be made or broke during the transfer: reset, or closed before the
+/// reply or before the end of the body it announced.
 class connection_error : public error {
  public:
   using error::error;
@@ -107,7 +108,8 @@ class body_too_large_error : public error {
   using error::error;
 };
 
-/// The server's reply is not valid HTTP, or ended before the body it announced.
+/// The server's reply is not valid HTTP (a malformed status line or headers, an HTTP/2 protocol
+/// error, a body that cannot be decoded).
 class protocol_error : public error {
  public:
   using error::error;

@@ -18,7 +18,9 @@ namespace tandem::http {
 /// `limit` and `limit_per_host` do not apply (one request at a time per thread).
 /// Thread safety: safe from any number of threads at once. Blocks: yes (never call it on a
 /// loop's thread; use session there).
-/// Errors: as session's requests (errors.hpp); std::invalid_argument for two bodies.
+/// Errors: as session's requests (errors.hpp); std::invalid_argument for two bodies;
+/// invalid_state_error when called on a thread that runs an aio loop (it would stall the loop
+/// for the whole request: use session, or aio::to_thread).
 response fetch(const std::string& method, const std::string& url,
                const request_options& options = {}, const session_options& defaults = {});
 

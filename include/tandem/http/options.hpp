@@ -29,6 +29,8 @@ struct timeouts {
 /// factor in [1 - jitter, 1 + jitter] so that many clients do not retry in step.
 /// Follows urllib3's Retry (status_forcelist, backoff_factor, allowed_methods) and
 /// aiohttp-retry's ExponentialRetry.
+/// Each try has the request's own timeouts, so the longest a request with retries can take is
+/// attempts x timeouts::total plus the delays.
 struct retry_options {
   int attempts = 1;         ///< tries in all; 1 means no retry
   double backoff = 0.1;     ///< seconds before the first retry
@@ -38,8 +40,8 @@ struct retry_options {
   std::vector<int> statuses = {429, 500, 502, 503, 504};
   /// Connection failures and timeouts are retried too (not invalid URLs or body limits).
   bool on_connection_errors = true;
-  /// Only GET, HEAD, PUT, DELETE and OPTIONS are retried: repeating a POST or PATCH may do its
-  /// work twice (urllib3's allowed_methods).
+  /// Only GET, HEAD, PUT, DELETE, OPTIONS and TRACE are retried: repeating a POST or PATCH may do
+  /// its work twice (urllib3's allowed_methods).
   bool idempotent_only = true;
 };
 
@@ -49,14 +51,16 @@ struct session_options {
   http::headers headers = {};
   /// Default time limits of every request.
   http::timeouts timeout = {};
-  /// Most connections open at once, over all hosts; more requests wait for one.
-  /// Follows aiohttp.TCPConnector(limit=100).
+  /// Most connections open at once, over all hosts; more requests wait for one. 0: no limit
+  /// (as aiohttp's limit=0). Follows aiohttp.TCPConnector(limit=100).
   std::size_t limit = 100;
   /// Most connections open at once to one host:port; 0: only `limit` applies (aiohttp's default).
   std::size_t limit_per_host = 0;
   /// Verify the server's TLS certificate and host name (never turn off against the internet).
   bool verify_tls = true;
-  /// A PEM file of trusted CA certificates; empty: the system's store.
+  /// A PEM file of trusted CA certificates, in place of the system's bundle (CURLOPT_CAINFO);
+  /// empty: the system's bundle. Debian's libcurl also looks in its CA directory
+  /// (/etc/ssl/certs, CURLOPT_CAPATH) either way, so the system's CAs stay trusted.
   std::string ca_file = {};
   /// Negotiate HTTP/2 over TLS (ALPN) and multiplex requests over one connection to an HTTP/2
   /// server; cleartext http:// stays HTTP/1.1.

@@ -31,7 +31,8 @@ class client;
 /// An HTTP client with a connection pool. Follows aiohttp.ClientSession.
 ///
 ///     http::session s;
-///     http::response r = co_await s.get("http://127.0.0.1:8080/items", {.params = {{"q", "x"}}});
+///     http::request_options o{.params = {{"q", "x"}}};  // GCC 12: not inside the co_await
+///     http::response r = co_await s.get("http://127.0.0.1:8080/items", o);
 ///     r.raise_for_status();
 ///
 /// Every request method returns when the response (headers and body) is in, or with
