@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,13 @@ int main(int argc, char** argv) {
   }
   job j{.base = argv[1], .n = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 10'000};
   std::size_t c = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 100;
-  double wall = aio::run(run(&j, c));
+  double wall = 0;
+  try {
+    wall = aio::run(run(&j, c));
+  } catch (const std::exception& e) {  // the server is down or misbehaves: say so, fail the run
+    std::fprintf(stderr, "W9: %s\n", e.what());
+    return 1;
+  }
   if (j.bad != 0 || j.bytes != j.n * 1024) {
     std::fprintf(stderr, "W9: %zu bad responses, %zu bytes\n", j.bad, j.bytes);
     return 1;

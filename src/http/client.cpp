@@ -75,9 +75,9 @@ client::client(session_options options)
                     static_cast<long>(options_.limit_per_host));
   // Keep as many idle connections as may be open at once: a burst of `limit` requests followed
   // by another must find every connection still there (curl's default keeps 4 per easy handle
-  // added, which churns when handles come and go).
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
-                    static_cast<long>(std::max<std::size_t>(options_.limit, 1)));
+  // added, which churns when handles come and go). Without a limit, curl's default stands.
+  if (options_.limit > 0)
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.limit));
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING,
                     options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
 }
@@ -86,13 +86,8 @@ client::~client() { close(); }
 
 void client::close() noexcept {
   if (!multi_) return;
-  while (active_) {
-    transfer& t = *active_;
-    t.error = std::make_exception_ptr(invalid_state_error("http::session was closed"));
-    detach(t);
-    t.done = true;
-    t.notify();
-  }
+  while (active_)
+    end(*active_, std::make_exception_ptr(invalid_state_error("http::session was closed")));
   loop_.cancel_timer(&timer_);
   curl_multi_cleanup(multi_);  // closes the cached connections (their sockets leave the loop)
   multi_ = nullptr;
@@ -106,20 +101,12 @@ std::shared_ptr<transfer> client::start(const std::string& method, const std::st
   if (aio::loop::current() != &loop_)
     throw invalid_state_error("http::session used from a thread other than its loop's");
   auto t = std::make_shared<transfer>(shared_from_this());
-  CURL* e = nullptr;
-  if (!idle_easy_.empty()) {
-    e = idle_easy_.back();
-    idle_easy_.pop_back();
-    curl_easy_reset(e);
-  } else {
-    e = curl_easy_init();
-    if (!e) throw std::bad_alloc();
-  }
+  CURL* e = acquire_easy();
   t->st.easy = e;
   try {
     prepare(t->st, method, url, o, options_, false);
   } catch (...) {
-    idle_easy_.push_back(e);
+    release_easy(e);
     t->st.easy = nullptr;
     throw;
   }
@@ -132,7 +119,7 @@ std::shared_ptr<transfer> client::start(const std::string& method, const std::st
   // multiplex, instead of opening a connection of its own.
   if (options_.http2 && t->st.url.starts_with("https:")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
-    idle_easy_.push_back(e);
+    release_easy(e);
     t->st.easy = nullptr;
     throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
   }
@@ -156,24 +143,52 @@ void client::detach(transfer& t) noexcept {
     active_ = t.next_;
   if (t.next_) t.next_->prev_ = t.prev_;
   t.prev_ = t.next_ = nullptr;
-  // Keep idle handles for the next requests, up to one per connection allowed.
-  if (idle_easy_.size() < std::max<std::size_t>(options_.limit, 1))
-    idle_easy_.push_back(t.st.easy);
-  else
-    curl_easy_cleanup(t.st.easy);
+  release_easy(t.st.easy);
   t.st.easy = nullptr;
+}
+
+CURL* client::acquire_easy() {
+  if (idle_easy_.empty()) {
+    CURL* e = curl_easy_init();
+    if (!e) throw std::bad_alloc();
+    return e;
+  }
+  CURL* e = idle_easy_.back();
+  idle_easy_.pop_back();
+  curl_easy_reset(e);  // options only: connections live in the multi handle
+  return e;
+}
+
+void client::release_easy(CURL* e) noexcept {
+  // Keep idle handles for the next requests, up to one per connection allowed (64 without a
+  // limit: enough for a burst's worth of reuse, small next to a connection's buffers).
+  const std::size_t keep = options_.limit > 0 ? options_.limit : 64;
+  if (multi_ && idle_easy_.size() < keep) {
+    try {
+      idle_easy_.push_back(e);
+      return;
+    } catch (...) {  // no room to keep it: free it
+    }
+  }
+  curl_easy_cleanup(e);
+}
+
+void client::end(transfer& t, std::exception_ptr error) noexcept {
+  t.error = std::move(error);
+  detach(t);
+  t.done = true;
+  t.notify();
 }
 
 void client::complete(transfer& t, CURLcode code) noexcept {
   if (!t.active_) return;
+  std::exception_ptr error;
   try {
-    t.error = finish(t.st, code);
+    error = finish(t.st, code);
   } catch (...) {  // bad_alloc while building the error
-    t.error = std::current_exception();
+    error = std::current_exception();
   }
-  detach(t);
-  t.done = true;
-  t.notify();
+  end(t, std::move(error));
 }
 
 void client::resume(transfer& t) noexcept {
@@ -285,7 +300,8 @@ aio::task<response> client::perform(std::shared_ptr<client> c, std::string metho
       co_return r;
     }
     const int status = t->error ? 0 : t->st.resp.status();
-    std::optional<double> delay = retry_delay(c->options_.retry, method, attempt, t->error, status);
+    std::optional<double> delay =
+        retry_delay(c->options_.retry, t->st.method, attempt, t->error, status);
     if (!delay) {
       if (t->error) std::rethrow_exception(t->error);
       co_return std::move(t->st.resp);

@@ -9,14 +9,13 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string_view>
 
 #include "tandem/http/errors.hpp"
-#include "tandem/http/status.hpp"
 
 namespace tandem::http::detail {
 
@@ -54,9 +53,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   auto* st = static_cast<request_state*>(user);
   const std::size_t len = size * count;
   std::string_view line = trim(std::string_view(data, len));
-  if (line.starts_with("HTTP/")) {
-    st->last_byte_ns = now_ns();  // once per response: header lines arrive together  // "HTTP/1.1
-                                  // 200 OK", "HTTP/2 200"
+  if (line.starts_with("HTTP/")) {  // "HTTP/1.1 200 OK", "HTTP/2 200"
+    st->last_byte_ns = now_ns();    // once per response: its header lines arrive together
     std::string_view version = line.substr(0, line.find(' '));
     std::string_view rest = trim(line.substr(std::min(line.size(), version.size())));
     int status = 0;
@@ -65,7 +63,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     std::string_view reason = trim(rest.substr(static_cast<std::size_t>(end - rest.data())));
     st->resp.headers().clear();
     st->resp.set_status(status, std::string(reason));
-    st->resp.set_version(version == "HTTP/2" ? "HTTP/2" : std::string(version));
+    st->resp.set_version(std::string(version));
     st->final_headers = false;
   } else if (line.empty()) {  // the end of one response's headers
     const int status = st->resp.status();
@@ -319,16 +317,14 @@ std::exception_ptr finish(request_state& st, CURLcode code) {
   curl_easy_getinfo(st.easy, CURLINFO_EFFECTIVE_URL, &effective);
   std::string where = effective ? std::string(effective) : st.url;
   if (code == CURLE_OK && !st.cap_hit && !st.read_timeout_hit) {
-    st.resp.set_url(std::move(where));
-    long v = 0;
-    curl_easy_getinfo(st.easy, CURLINFO_HTTP_VERSION, &v);
-    if (v == CURL_HTTP_VERSION_2_0) st.resp.set_version("HTTP/2");
-    if (st.resp.reason().empty()) st.resp.set_status(st.resp.status(), {});
+    st.resp.set_url(std::move(where));  // version and reason came with the status line
     return nullptr;
   }
   const std::string detail = st.errbuf[0] ? std::string(st.errbuf) : curl_easy_strerror(code);
   auto seconds = [](double s) {
-    return std::to_string(s).substr(0, std::to_string(s).find('.') + 4);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", s);
+    return std::string(buf);
   };
   if (st.read_timeout_hit)
     return std::make_exception_ptr(
@@ -400,10 +396,8 @@ std::optional<double> retry_delay(const retry_options& r, const std::string& met
   if (attempt >= r.attempts) return std::nullopt;
   static constexpr std::array<std::string_view, 6> idempotent = {"GET",    "HEAD",    "PUT",
                                                                  "DELETE", "OPTIONS", "TRACE"};
-  std::string upper = method;  // methods are case-sensitive on the wire, but "get" means GET here
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (r.idempotent_only &&
-      std::find(idempotent.begin(), idempotent.end(), upper) == idempotent.end())
+      std::find(idempotent.begin(), idempotent.end(), method) == idempotent.end())
     return std::nullopt;
   if (error) {
     if (!r.on_connection_errors) return std::nullopt;

@@ -48,7 +48,7 @@ response fetch(const std::string& method, const std::string& url, const request_
     const CURLcode code = curl_easy_perform(st.easy);
     std::exception_ptr error = detail::finish(st, code);
     const int status = error ? 0 : st.resp.status();
-    auto delay = detail::retry_delay(defaults.retry, method, attempt, error, status);
+    auto delay = detail::retry_delay(defaults.retry, st.method, attempt, error, status);
     if (!delay) {
       if (error) std::rethrow_exception(error);
       return std::move(st.resp);

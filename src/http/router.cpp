@@ -12,7 +12,8 @@ void router::add(std::string method, std::string_view pattern, handler h) {
     throw std::invalid_argument("http::server route: pattern must start with '/': " +
                                 std::string(pattern));
   if (!h) throw std::invalid_argument("http::server route: empty handler");
-  route r{std::move(method), {}, std::move(h)};
+  std::string where = "http::server handler of " + method + " " + std::string(pattern);
+  route r{std::move(method), {}, std::move(h), std::move(where)};
   std::size_t i = 1;
   for (;;) {
     std::size_t end = pattern.find('/', i);
@@ -41,7 +42,9 @@ void router::add(std::string method, std::string_view pattern, handler h) {
 
 // Walks `path` ("/a/b") segment by segment against the route's segments. A parameter matches
 // one non-empty segment (aiohttp's `{name}` is `[^{}/]+`); the path must be used up exactly.
-bool router::path_matches(const route& r, std::string_view path) noexcept {
+// Captures are taken only when asked for (the route chosen), so trying routes never allocates.
+bool router::walk(const route& r, std::string_view path,
+                  std::vector<std::pair<std::string, std::string>>* params) {
   if (path.empty() || path[0] != '/') return false;
   std::size_t i = 1;
   for (const segment& seg : r.segments) {
@@ -50,6 +53,7 @@ bool router::path_matches(const route& r, std::string_view path) noexcept {
     if (end == std::string_view::npos) end = path.size();
     std::string_view part = path.substr(i, end - i);
     if (seg.param ? part.empty() : part != seg.text) return false;
+    if (seg.param && params) params->emplace_back(seg.text, std::string(part));
     i = end + 1;
   }
   return i == path.size() + 1;
@@ -60,7 +64,7 @@ route_match router::match(std::string_view method, std::string_view path,
   const route* found = nullptr;
   bool path_found = false;
   for (const route& r : routes_) {
-    if (!path_matches(r, path)) continue;
+    if (!walk(r, path, nullptr)) continue;
     path_found = true;
     if (r.method == method || (method == "HEAD" && r.method == "GET")) {
       found = &r;
@@ -70,13 +74,8 @@ route_match router::match(std::string_view method, std::string_view path,
   route_match m;
   if (found) {
     m.h = &found->h;
-    std::size_t i = 1;
-    for (const segment& seg : found->segments) {
-      std::size_t end = path.find('/', i);
-      if (end == std::string_view::npos) end = path.size();
-      if (seg.param) params.emplace_back(seg.text, std::string(path.substr(i, end - i)));
-      i = end + 1;
-    }
+    m.where = &found->where;
+    walk(*found, path, &params);
     return m;
   }
   if (!path_found) {
@@ -93,7 +92,7 @@ route_match router::match(std::string_view method, std::string_view path,
     methods.push_back(name);
   };
   for (const route& r : routes_) {
-    if (!path_matches(r, path)) continue;
+    if (!walk(r, path, nullptr)) continue;
     add_method(r.method);
     if (r.method == "GET") add_method("HEAD");
   }

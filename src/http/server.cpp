@@ -72,6 +72,16 @@ void cancel_abandoned(server_state& s) {
   }
 }
 
+// Ends every connection now: cancels its handler, drops its socket (the late part of a
+// shutdown, and a server destroyed without one).
+void abort_all(server_state& s, const char* why) {
+  for (server_connection* c : snapshot(s)) {
+    if (c->task) c->task->cancel(why);
+    c->writer.abort();
+  }
+  s.listener->abort_clients();
+}
+
 // Re-arms itself every min(1 s, read_timeout / 10): a late connection is closed within a tenth
 // of read_timeout of its deadline, and a server with a minute-long timeout wakes once a second.
 // One timer for the whole server costs less than a timer per read. Holds the state weakly so a
@@ -124,13 +134,9 @@ aio::task<void> drain_op(std::weak_ptr<server_state> w) {
     late = true;
   }
   if (late && s->listener) {
-    // Handlers that did not finish in time are cancelled (their connection is aborted by
-    // aio's client task); connections stuck reading or flushing are aborted.
-    for (server_connection* c : snapshot(*s)) {
-      if (c->task) c->task->cancel("http::server shutdown_timeout");
-      c->writer.abort();
-    }
-    s->listener->abort_clients();
+    // Handlers that did not finish in time are cancelled; connections stuck reading or
+    // flushing are aborted.
+    abort_all(*s, "http::server shutdown_timeout");
     co_await s->listener->wait_closed();
   }
   s->sweep.cancel();
@@ -159,11 +165,7 @@ server::~server() {
   if (!s_->listener) return;
   // Abrupt close (shutdown() was not awaited): stop listening, cancel handlers, drop sockets.
   s_->listener->close();
-  for (detail::server_connection* c : detail::snapshot(*s_)) {
-    if (c->task) c->task->cancel("http::server destroyed");
-    c->writer.abort();
-  }
-  s_->listener->abort_clients();
+  detail::abort_all(*s_, "http::server destroyed");
   s_->listener.reset();
 }
 

@@ -270,16 +270,14 @@ aio::task<response> dispatch(connection& c, bool& head) {
     if (m.status == 405) r.headers().add("Allow", std::move(m.allow));
     co_return r;
   }
-  std::string what;  // for the report, taken before the request is moved to the handler
   bool failed = false;
   response r;
   try {
-    what = "http::server handler of " + rq.method + " " + rq.path;
     r = co_await (*m.h)(std::move(rq));
   } catch (const cancelled_error&) {
     throw;  // an outcome (shutdown_timeout), not a failure: the connection ends
   } catch (...) {
-    report_unraisable(std::current_exception(), what);
+    report_unraisable(std::current_exception(), *m.where);
     failed = true;
   }
   if (failed) {

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +24,6 @@
 
 #include "tandem/aio.hpp"
 #include "tandem/http.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -57,18 +55,21 @@ bool can_connect(std::uint16_t port) {
   return ok;
 }
 
+// Starts argv (looked up in PATH) with stdout and stderr appended to `log`. The child gets
+// SIGTERM if this process dies first (PR_SET_PDEATHSIG), so a test killed mid-way (a timeout, a
+// crash) leaves no nginx behind. Only async-signal-safe calls run between fork and exec.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;  // the parent (or -1)
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) ::_exit(127);
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(127);
+  ::execvp(args[0], args.data());
+  ::_exit(127);
 }
 
 int run_command(const std::vector<std::string>& argv, const std::string& log) {

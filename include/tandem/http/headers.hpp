@@ -24,6 +24,7 @@ class headers {
   using value_type = std::pair<std::string, std::string>;
   using const_iterator = std::vector<value_type>::const_iterator;
 
+  /// No fields.
   headers() = default;
   /// `{{"Accept", "application/json"}, {"X-Id", "7"}}`.
   headers(std::initializer_list<value_type> fields);
@@ -42,10 +43,14 @@ class headers {
   /// True if a field named `name` exists.
   [[nodiscard]] bool contains(std::string_view name) const noexcept;
 
+  /// Fields in all, repeats counted.
   [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
+  /// True when there are no fields.
   [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+  /// The (name, value) pairs in the order added.
   [[nodiscard]] const_iterator begin() const noexcept { return fields_.begin(); }
   [[nodiscard]] const_iterator end() const noexcept { return fields_.end(); }
+  /// Removes every field.
   void clear() noexcept { fields_.clear(); }
 
  private:

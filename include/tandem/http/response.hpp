@@ -47,6 +47,7 @@ class response {
   [[nodiscard]] bool ok() const noexcept { return status_ < 400; }
   /// The header fields of the final response (not those of redirects).
   [[nodiscard]] const http::headers& headers() const noexcept { return headers_; }
+  /// The header fields, to add to (server handlers).
   [[nodiscard]] http::headers& headers() noexcept { return headers_; }
   /// The URL that answered, after redirects; empty for a response a server handler built.
   [[nodiscard]] const std::string& url() const noexcept { return url_; }

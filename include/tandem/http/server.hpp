@@ -101,6 +101,7 @@ struct server_stats {
 /// it; the destructor closes what is left abruptly.
 class server {
  public:
+  /// A server with no routes yet, not listening until start().
   explicit server(server_options options = {});
   ~server();
   server(const server&) = delete;

@@ -127,8 +127,11 @@ class client : public std::enable_shared_from_this<client> {
   std::shared_ptr<transfer> start(const std::string& method, const std::string& url,
                                   const request_options& o);
   void socket_action(curl_socket_t fd, int mask) noexcept;
-  void complete(transfer& t, CURLcode code) noexcept;  // done: result, detach, wake
-  void detach(transfer& t) noexcept;                   // out of the multi handle, easy to pool
+  void complete(transfer& t, CURLcode code) noexcept;        // done: curl's outcome, end()
+  void end(transfer& t, std::exception_ptr error) noexcept;  // done: detach, wake the reader
+  void detach(transfer& t) noexcept;    // out of the multi handle, its easy handle released
+  CURL* acquire_easy();                 // an idle handle (reset), or a new one
+  void release_easy(CURL* e) noexcept;  // back to the idle pool, or freed
   void arm_read_timer(transfer& t, std::int64_t deadline_ns) noexcept;
   void resume(transfer& t) noexcept;  // a streamed body was read: unpause
 

@@ -33,9 +33,9 @@ struct request_state {
   ~request_state();
 
   CURL* easy = nullptr;
-  std::string method;
-  std::string url;   // with the query parameters appended
-  std::string body;  // the request body; curl reads it in place (CURLOPT_POSTFIELDS)
+  std::string method;  // upper case ("get" is sent as GET, as aiohttp does)
+  std::string url;     // with the query parameters appended
+  std::string body;    // the request body; curl reads it in place (CURLOPT_POSTFIELDS)
   curl_slist* header_list = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {};
 
@@ -82,7 +82,7 @@ std::exception_ptr finish(request_state& st, CURLcode code);
 
 /// How long to wait before try `attempt + 1` (attempt counts from 1), or nullopt to stop: the
 /// policy of retry_options for a request that ended with `error` (null: with a response of
-/// `status`).
+/// `status`). `method` as prepare() left it in request_state::method (upper case).
 std::optional<double> retry_delay(const retry_options& r, const std::string& method, int attempt,
                                   const std::exception_ptr& error, int status);
 

@@ -2,6 +2,7 @@
 // path without allocating (captures are copied into request::params only for the route chosen).
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,13 +14,16 @@ namespace tandem::http::detail {
 
 /// What the router decided for one request.
 struct route_match {
-  /// The handler to call, or null (then `status` says why). Points into the router's table:
-  /// valid until the next add(), so it is called at once and never held across a suspension.
+  /// The handler to call, or null (then `status` says why). Points into the router's table,
+  /// whose entries never move (a handler may add routes while another request is handled).
   const handler* h = nullptr;
   /// 404 (no route's path matches) or 405 (a path matches, not the method); 0 when h is set.
   int status = 0;
   /// For 405: the methods the path allows, "GET, HEAD, POST" (HEAD wherever GET is).
   std::string allow;
+  /// With h: "http::server handler of GET /items/{id}", for reporting what the handler throws.
+  /// Made once when the route is added, so a request does not build it. Stable as h is.
+  const std::string* where = nullptr;
 };
 
 /// Routes by method and path. Routes are tried in the order added; a HEAD request is served by
@@ -43,9 +47,13 @@ class router {
     std::string method;
     std::vector<segment> segments;  // "/items/{id}" -> {"items"}, {"id", param}
     handler h;
+    std::string where;  // route_match::where
   };
-  static bool path_matches(const route& r, std::string_view path) noexcept;
-  std::vector<route> routes_;
+  // True if `path` matches the route's segments; then, if `params` is given, appends the
+  // captured parameters to it.
+  static bool walk(const route& r, std::string_view path,
+                   std::vector<std::pair<std::string, std::string>>* params);
+  std::deque<route> routes_;  // a deque: push_back never moves the routes route_match points at
 };
 
 }  // namespace tandem::http::detail
