@@ -53,7 +53,9 @@ struct server_state {
 
 namespace {
 
-// Counts a client task in its server for as long as the task's frame lives.
+// Counts a connection in its server from the moment it is accepted until its client task's
+// frame is gone: counting from inside the task would miss connections accepted in a batch
+// whose tasks have not run yet, and wait_closed() could then return before their handlers ran.
 class client_registration {
  public:
   client_registration(server_state& s, stream_transport* t) : s_(s), t_(t) {
@@ -73,8 +75,8 @@ class client_registration {
   stream_transport* t_;
 };
 
-task<void> client_task(std::shared_ptr<server_state> s, std::shared_ptr<stream_transport> t) {
-  client_registration reg(*s, t.get());
+task<void> client_task(std::shared_ptr<server_state> s, std::shared_ptr<stream_transport> t,
+                       std::unique_ptr<client_registration> /*held for the frame's life*/) {
   try {
     co_await s->handler(stream_reader(t), stream_writer(t));
   } catch (const cancelled_error&) {
@@ -103,7 +105,8 @@ bool transient(int err) noexcept {
 void start_client(const std::shared_ptr<server_state>& s, int fd, bool tcp) {
   if (tcp) set_nodelay(fd);
   auto t = std::make_shared<stream_transport>(*s->l, fd, s->opts.limit, true);
-  (void)create_task(client_task(s, std::move(t)), *s->l);
+  auto reg = std::make_unique<client_registration>(*s, t.get());
+  (void)create_task(client_task(s, std::move(t), std::move(reg)), *s->l);
 }
 
 task<void> accept_loop(std::shared_ptr<server_state> s, std::shared_ptr<stream_transport> lt,

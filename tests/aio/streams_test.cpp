@@ -750,4 +750,38 @@ TEST_F(Streams, AcceptBacksOffOnEmfileAndRecovers) {
   aio::run(accept_backs_off(limit));
 }
 
+// ---------------------------------------------------------------- accept batches
+
+aio::server* g_batch_server = nullptr;
+std::size_t g_active_seen_by_first_handler = 0;
+
+aio::task<void> note_active_connections(aio::stream_reader r, aio::stream_writer) {
+  if (g_handlers_started++ == 0)
+    g_active_seen_by_first_handler = g_batch_server->active_connections();
+  (void)co_await r.read();  // until the client closes
+}
+
+// Connections accepted in one batch count from their accept, not from their handler's first
+// step: otherwise wait_closed() could return while a handler accepted with them has yet to run.
+aio::task<void> accepted_batch_counts_at_once() {
+  g_handlers_started = 0;
+  aio::server srv = co_await aio::start_server(note_active_connections, "127.0.0.1", 0);
+  g_batch_server = &srv;
+  // Blocking connects complete in the kernel's backlog before the loop runs again, so the
+  // server accepts all three in one batch.
+  std::vector<int> fds;
+  for (int i = 0; i < 3; ++i) fds.push_back(raw_connect(srv.port()));
+  for (int i = 0; i < 200 && g_handlers_started < 3; ++i) co_await aio::sleep(0.005);
+  EXPECT_EQ(g_handlers_started, 3);
+  EXPECT_EQ(g_active_seen_by_first_handler, 3u);
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  srv.close();
+  co_await srv.wait_closed();
+  EXPECT_EQ(srv.active_connections(), 0u);
+  g_batch_server = nullptr;
+}
+
+TEST_F(Streams, ConnectionsCountFromTheirAccept) { aio::run(accepted_batch_counts_at_once()); }
+
 }  // namespace
