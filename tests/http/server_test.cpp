@@ -112,7 +112,19 @@ aio::task<http::response> echo_body(http::request rq) {
   co_return r;
 }
 
+// Handlers of /slow/{seconds} that have begun, so that tests wait for a handler instead of
+// guessing how long it takes to start.
+int g_slow_started = 0;
+
+// Waits (at most 5 s) until `n` /slow handlers have begun.
+aio::task<void> until_slow_started(int n) {
+  auto t0 = clock_type::now();
+  while (g_slow_started < n && seconds_since(t0) < 5) co_await aio::sleep(0.002);
+  EXPECT_GE(g_slow_started, n);
+}
+
 aio::task<http::response> slow(http::request rq) {
+  ++g_slow_started;
   co_await aio::sleep(std::stod(std::string(rq.param("seconds"))));
   co_return http::response(200, "slept " + std::string(rq.param("seconds")));
 }
@@ -464,9 +476,9 @@ aio::task<void> graceful(http::server& app) {
   aio::connection idle = co_await aio::open_connection("127.0.0.1", app.port());
   idle.writer.write(get("/"));
   EXPECT_EQ((co_await read_reply(idle.reader)).status, 200);
+  g_slow_started = 0;
   aio::task_handle<reply> inflight = aio::create_task(slow_request(app.port()));
-  while (app.stats().connections < 2) co_await aio::sleep(0.005);
-  co_await aio::sleep(0.05);  // its handler has begun
+  co_await until_slow_started(1);
 
   auto t0 = clock_type::now();
   co_await app.shutdown();
@@ -488,9 +500,9 @@ TEST_F(Server, GracefulShutdownFinishesInFlightRequests) { with_server(graceful)
 
 aio::task<void> shutdown_timeout(http::server& app) {
   aio::connection c = co_await aio::open_connection("127.0.0.1", app.port());
+  g_slow_started = 0;
   c.writer.write(get("/slow/3600"));
-  while (app.stats().connections < 1) co_await aio::sleep(0.005);
-  co_await aio::sleep(0.05);
+  co_await until_slow_started(1);
   auto t0 = clock_type::now();
   co_await app.shutdown();
   double took = seconds_since(t0);
@@ -507,9 +519,9 @@ TEST_F(Server, ShutdownTimeoutAbortsAHandlerThatNeverFinishes) {
 aio::task<void> abandoned(http::server& app) {
   {
     aio::connection c = co_await aio::open_connection("127.0.0.1", app.port());
+    g_slow_started = 0;
     c.writer.write(get("/slow/30"));
-    while (app.stats().connections < 1) co_await aio::sleep(0.005);
-    co_await aio::sleep(0.05);
+    co_await until_slow_started(1);
     c.writer.close();
     co_await c.writer.wait_closed();
   }
@@ -533,11 +545,12 @@ aio::task<void> destroyed_abruptly() {
     co_await app.start("127.0.0.1", 0);
     port = app.port();
     busy = co_await aio::open_connection("127.0.0.1", port);
+    g_slow_started = 0;
     busy.writer.write(get("/slow/30"));
     idle = co_await aio::open_connection("127.0.0.1", port);
     idle.writer.write(get("/"));
     EXPECT_EQ((co_await read_reply(idle.reader)).status, 200);
-    co_await aio::sleep(0.05);
+    co_await until_slow_started(1);
     EXPECT_EQ(app.active_connections(), 2u);
   }
   EXPECT_EQ(co_await read_to_eof(busy.reader), "");
