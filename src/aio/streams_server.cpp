@@ -56,29 +56,34 @@ namespace {
 // Counts a connection in its server from the moment it is accepted until its client task's
 // frame is gone: counting from inside the task would miss connections accepted in a batch
 // whose tasks have not run yet, and wait_closed() could then return before their handlers ran.
+// It holds the server's state itself, so the count outlives nothing it points at, whatever order
+// the frame destroys its parameters in.
 class client_registration {
  public:
-  client_registration(server_state& s, stream_transport* t) : s_(s), t_(t) {
-    s_.clients.insert(t_);
-    ++s_.active;
+  client_registration(std::shared_ptr<server_state> s, stream_transport* t)
+      : s_(std::move(s)), t_(t) {
+    s_->clients.insert(t_);
+    ++s_->active;
   }
   ~client_registration() {
-    s_.clients.erase(t_);
-    --s_.active;
-    s_.maybe_finished();
+    s_->clients.erase(t_);
+    --s_->active;
+    s_->maybe_finished();
   }
   client_registration(const client_registration&) = delete;
   client_registration& operator=(const client_registration&) = delete;
 
+  [[nodiscard]] server_state& server() const noexcept { return *s_; }
+
  private:
-  server_state& s_;
+  std::shared_ptr<server_state> s_;
   stream_transport* t_;
 };
 
-task<void> client_task(std::shared_ptr<server_state> s, std::shared_ptr<stream_transport> t,
-                       std::unique_ptr<client_registration> /*held for the frame's life*/) {
+task<void> client_task(std::unique_ptr<client_registration> reg,
+                       std::shared_ptr<stream_transport> t) {
   try {
-    co_await s->handler(stream_reader(t), stream_writer(t));
+    co_await reg->server().handler(stream_reader(t), stream_writer(t));
   } catch (const cancelled_error&) {
     t->abort();
     throw;
@@ -105,8 +110,8 @@ bool transient(int err) noexcept {
 void start_client(const std::shared_ptr<server_state>& s, int fd, bool tcp) {
   if (tcp) set_nodelay(fd);
   auto t = std::make_shared<stream_transport>(*s->l, fd, s->opts.limit, true);
-  auto reg = std::make_unique<client_registration>(*s, t.get());
-  (void)create_task(client_task(s, std::move(t), std::move(reg)), *s->l);
+  auto reg = std::make_unique<client_registration>(s, t.get());
+  (void)create_task(client_task(std::move(reg), std::move(t)), *s->l);
 }
 
 task<void> accept_loop(std::shared_ptr<server_state> s, std::shared_ptr<stream_transport> lt,
