@@ -334,7 +334,8 @@ class server {
   [[nodiscard]] std::vector<socket_address> sockets() const;
   /// The first listening socket's TCP port (the one the kernel picked for port 0); 0 for Unix.
   [[nodiscard]] std::uint16_t port() const;
-  /// Connections whose handler has not finished yet.
+  /// Connections accepted whose handler has not finished yet, counted from the accept (a
+  /// connection accepted in a batch counts before its handler's first step).
   [[nodiscard]] std::size_t active_connections() const noexcept;
 
   explicit server(std::shared_ptr<detail::server_state> s) noexcept;
